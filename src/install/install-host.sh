@@ -130,7 +130,7 @@ else
   log "criu $(criu --version | awk '/^Version:/ {print $2}') installed at $(command -v criu); 'criu check' passes"
 fi
 # CRIU's runtime libraries (the build deps pull them in for a source build; a package brings its own).
-apt_install libprotobuf-c1 libnl-3-200 libnet1 libbsd0 libgnutls30 libnftables1
+apt_install libprotobuf-c1 libnl-3-200 libnet1 libbsd0 libgnutls30 libnftables1 iptables
 
 # --- Java -----------------------------------------------------------------------------------------
 if java -version 2>&1 | grep -qE 'version "(1[7-9]|[2-9][0-9])'; then
