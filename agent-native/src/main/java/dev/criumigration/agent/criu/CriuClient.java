@@ -35,6 +35,8 @@ import java.util.OptionalInt;
 public final class CriuClient implements Closeable {
     /** CRIU's file descriptor number for its end of the socket. */
     private static final int CRIU_SOCKET_FD = 3;
+    /** How often a waiting call looks whether CRIU still lives. */
+    private static final Duration LIVENESS_CHECK = Duration.ofMillis(200);
     /** How long CRIU gets to end after it closed the socket, before it is killed. */
     private static final Duration EXIT_GRACE = Duration.ofSeconds(2);
 
@@ -135,7 +137,8 @@ public final class CriuClient implements Closeable {
                     }
                     return;
                 }
-                send(notifyAnswer(false), type, log);
+                // Notifications of CRIU's own cleanup (network-unlock after a refused post-dump): let it clean up.
+                send(notifyAnswer(true), type, log);
             }
         } catch (IOException | InterruptedException e) {
             handlerFailure.addSuppressed(e);
@@ -163,7 +166,7 @@ public final class CriuClient implements Closeable {
             throws IOException, InterruptedException {
         byte[] message;
         try {
-            message = socket.receive(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+            message = receiveWhileCriuLives(type, deadline, log);
         } catch (SocketTimeoutException e) {
             criu.kill();
             throw new CriuTimeoutException(type, timeout, CriuLog.excerpt(log), log);
@@ -180,6 +183,31 @@ public final class CriuClient implements Closeable {
         } catch (InvalidProtocolBufferException e) {
             criu.kill();
             throw new IOException("CRIU sent an unreadable response to " + type + "; CRIU was killed", e);
+        }
+    }
+
+    /**
+     * The next message, looking at CRIU between waits: a page server CRIU forked inherits CRIU's end
+     * of the socket, so while it runs, CRIU's death is no EOF.
+     */
+    private byte[] receiveWhileCriuLives(CriuReqType type, long deadline, Path log)
+            throws IOException, InterruptedException {
+        while (true) {
+            long left = Math.max(0, deadline - System.nanoTime());
+            try {
+                return socket.receive(Duration.ofNanos(Math.min(left, LIVENESS_CHECK.toNanos())));
+            } catch (SocketTimeoutException e) {
+                if (!criu.isAlive()) {
+                    try {
+                        return socket.receive(Duration.ZERO);  // its last words, sent just before it exited
+                    } catch (SocketTimeoutException silent) {
+                        throw crashed(type, log, silent);
+                    }
+                }
+                if (left <= LIVENESS_CHECK.toNanos()) {
+                    throw e;
+                }
+            }
         }
     }
 
@@ -218,6 +246,14 @@ public final class CriuClient implements Closeable {
     /** True until CRIU has exited. */
     public boolean isAlive() {
         return criu.isAlive();
+    }
+
+    /**
+     * Waits for CRIU to exit, as it does after a request without keep_open; its raw wait status (see
+     * {@link dev.criumigration.agent.nativeio.WaitStatus}), empty if it still runs after {@code timeout}.
+     */
+    public OptionalInt waitForExit(Duration timeout) throws InterruptedException {
+        return criu.waitFor(timeout);
     }
 
     /** Kills CRIU if it still runs, reaps it, closes the socket. */
