@@ -25,7 +25,8 @@ import java.util.OptionalInt;
  * <p>CRIU serves one request and exits, unless the request has {@code keep_open} (CRIU allows it only
  * for PAGE_SERVER, PAGE_SERVER_CHLD, CPUINFO_*, FEATURE_CHECK and VERSION): then the next request
  * goes to the same CRIU, e.g. PAGE_SERVER_CHLD then WAIT_PID for the page server's exit status.
- * Calls on one client run one at a time.
+ * Calls on one client run one at a time. Interrupting a call kills CRIU, except while a
+ * {@link NotifyHandler} runs: the handler's failure is answered to CRIU, which then cleans up itself.
  *
  * <p>What CRIU starts may outlive it: a page server from PAGE_SERVER_CHLD is a child of CRIU and
  * keeps running if CRIU dies (the caller kills {@code resp.ps.pid} when it gives up on it); a tree
@@ -256,13 +257,18 @@ public final class CriuClient implements Closeable {
         return criu.waitFor(timeout);
     }
 
-    /** Kills CRIU if it still runs, reaps it, closes the socket. */
+    /**
+     * Kills CRIU if it still runs, reaps it, closes the socket. From another thread this cancels a
+     * running call: CRIU is killed at once, and the socket is closed once that call has ended.
+     */
     @Override
     public void close() {
         try {
             criu.close();
         } finally {
-            socket.close();
+            synchronized (this) {
+                socket.close();
+            }
         }
     }
 }

@@ -125,6 +125,26 @@ class CriuClientTest {
     }
 
     @Test
+    void restoreAsSiblingMakesTheTreeOurChild() throws Exception {
+        Path images = imagesDir("images");
+        try (Workload workload = Workload.start(dir.resolve("workload.log"), "--net", "--memory", "8M")) {
+            try (CriuClient client = start()) {
+                client.call(dumpRequest(workload.rootPid(), images), CRIU_WORK, null, images.resolve("dump.log"));
+            }
+            long atDump = workload.lastTick().orElseThrow().tick();
+            try (CriuClient client = start()) {
+                CriuReq restore = CriuReq.newBuilder().setType(CriuReqType.RESTORE).setOpts(opts(images, "restore.log")
+                        .setRstSibling(true).setNetworkLock(CriuNetworkLockMethod.NFTABLES)).build();
+                int restored = client.call(restore, CRIU_WORK, null, images.resolve("restore.log")).getRestore().getPid();
+                workload.alsoKillOnClose(restored);
+                assertEquals(LibC.INSTANCE.getpid(), parentOf(restored), "rst_sibling: CRIU's sibling, our child");
+                assertTrue(workload.awaitTickAfter(atDump, WAIT).isPresent());
+            }
+            // Workload.close kills it and Processes.waitGone reaps it: no zombie of ours is left.
+        }
+    }
+
+    @Test
     void pageServerReceivesTheDumpAndWaitPidReportsItsExit() throws Exception {
         Path pages = imagesDir("pages");
         Path images = imagesDir("images");
@@ -193,6 +213,20 @@ class CriuClientTest {
             assertEquals(LibC.SIGKILL, WaitStatus.termSignal(crash.waitStatus().orElseThrow()));
             assertFalse(client.isAlive());
             assertTrue(Processes.exists(pageServer), "the page server outlives CRIU: the caller must kill it");
+        }
+    }
+
+    @Test
+    void aCriuThatExitsWithoutAnsweringIsACrash() throws Exception {
+        try (CriuClient client = start()) {
+            // CRIU refuses keep_open for DUMP by exiting without a word.
+            CriuReq dump = CriuReq.newBuilder().setType(CriuReqType.DUMP).setKeepOpen(true)
+                    .setOpts(opts(imagesDir("images"), "dump.log").setPid(LibC.INSTANCE.getpid())).build();
+            CriuCrashedException crash = assertThrows(CriuCrashedException.class, () -> client.call(dump, QUICK, null, null));
+            assertEquals(CriuReqType.DUMP, crash.requestType());
+            assertTrue(WaitStatus.exited(crash.waitStatus().orElseThrow()), crash.getMessage());
+            assertTrue(crash.getCause() instanceof java.io.EOFException, "EOF, not the liveness check: " + crash.getCause());
+            assertFalse(client.isAlive());
         }
     }
 
