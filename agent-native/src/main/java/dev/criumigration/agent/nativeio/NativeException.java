@@ -1,5 +1,6 @@
 package dev.criumigration.agent.nativeio;
 
+import com.sun.jna.Native;
 import java.io.IOException;
 
 /** A failed libc call: the call's name, its errno and the system's text for it. */
@@ -20,12 +21,12 @@ public final class NativeException extends IOException {
 
     /** The errno of the last libc call on this thread, as an exception. */
     public static NativeException lastError(String call) {
-        return new NativeException(call, com.sun.jna.Native.getLastError());
+        return new NativeException(call, Native.getLastError());
     }
 
     /** The errno of the last libc call on this thread, as an exception naming {@code detail}. */
     public static NativeException lastError(String call, String detail) {
-        return new NativeException(call, com.sun.jna.Native.getLastError(), detail);
+        return new NativeException(call, Native.getLastError(), detail);
     }
 
     public String call() {
