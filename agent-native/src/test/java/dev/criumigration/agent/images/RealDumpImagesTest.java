@@ -4,8 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.criumigration.agent.protocol.ImagesResult;
-import dev.criumigration.agent.testkit.RealCriuGate;
-import dev.criumigration.agent.testkit.Workload;
+import dev.criumigration.agent.criu.CriuBinary;
+import dev.criumigration.agent.testing.TestGate;
+import dev.criumigration.agent.testing.Workload;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -22,16 +23,16 @@ class RealDumpImagesTest {
 
   @Test
   void readsWhatCriuWrote() throws Exception {
-    RealCriuGate.requireRootAndCriu();
+    CriuBinary criu = TestGate.requireRootAndCriu();
     Path images = Files.createDirectory(dir.resolve("images"));
-    try (Workload workload = Workload.start(dir, false, "--memory", "8M", "--children", "1")) {
+    try (Workload workload = Workload.start(dir.resolve("workload.log"), "--memory", "8M", "--children", "1")) {
       // A plain dump kills the source, so the restore below finds its PIDs free.
-      criu("dump", "--tree", Integer.toString(workload.rootPid()), "--images-dir", images.toString(),
+      criu(criu, "dump", "--tree", Integer.toString(workload.rootPid()), "--images-dir", images.toString(),
           "--log-file", "dump.log", "--network-lock", "nftables");
       Path pidFile = dir.resolve("restored.pid");
-      criu("restore", "--images-dir", images.toString(), "--log-file", "restore.log",
+      criu(criu, "restore", "--images-dir", images.toString(), "--log-file", "restore.log",
           "--restore-detached", "--pidfile", pidFile.toString());
-      workload.adoptRestored(Integer.parseInt(Files.readString(pidFile).trim()));
+      workload.alsoKillOnClose(Integer.parseInt(Files.readString(pidFile).trim()));
 
       ImagesResult result = ImageSet.describe(images);
 
@@ -50,12 +51,12 @@ class RealDumpImagesTest {
     }
   }
 
-  private static void criu(String... args) throws IOException, InterruptedException {
-    List<String> command = new ArrayList<>(List.of(RealCriuGate.criu().toString()));
+  private static void criu(CriuBinary criu, String... args) throws IOException, InterruptedException {
+    List<String> command = new ArrayList<>(List.of(criu.path().toString()));
     command.addAll(List.of(args));
-    Process criu = new ProcessBuilder(command).redirectErrorStream(true).start();
-    String output = new String(criu.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    if (!criu.waitFor(60, TimeUnit.SECONDS) || criu.exitValue() != 0) {
+    Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+    String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    if (!process.waitFor(60, TimeUnit.SECONDS) || process.exitValue() != 0) {
       throw new IOException(command + " failed: " + output);
     }
   }
