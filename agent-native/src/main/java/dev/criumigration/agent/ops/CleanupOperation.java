@@ -138,7 +138,7 @@ public final class CleanupOperation implements Operation<CleanupResult> {
     }
   }
 
-  static void deleteRecursively(Path path) throws IOException {
+  public static void deleteRecursively(Path path) throws IOException {
     if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
       return;
     }
