@@ -12,19 +12,21 @@ import picocli.CommandLine.Command;
 @Command(name = "criu-agent", mixinStandardHelpOptions = true, versionProvider = AgentMain.Version.class,
     synopsisSubcommandLabel = "COMMAND",
     description = {"Checkpoints and restores process trees on this host with CRIU, for disk-less live migration.",
-        "Each command prints human-readable text, or exactly one JSON document with --json.",
-        "Exit status: 0 success, 1 the operation failed, 2 bad input."},
+        "Each command prints human-readable text, or exactly one JSON document with --json. Exit "
+            + "status: 0 success, 1 the operation failed, 2 bad input."},
     subcommands = {CheckCommand.class, PageServerCommand.class, PageServerStatusCommand.class, DumpCommand.class,
         RestoreCommand.class, SourceCommands.Resume.class, SourceCommands.Kill.class, ImagesCommand.class,
         CleanupCommand.class, ServeCommand.class, DemoCommand.class, CommandLine.HelpCommand.class},
-    footer = {"", "The disk-less flow, destination (B) and source (A):",
-        "  B$ criu-agent page-server --images-dir /var/lib/criu/in --tmpfs-size 2G --address 10.0.0.2 --detach",
-        "  A$ criu-agent dump --pid 4242 --images-dir /var/lib/criu/out --page-server 10.0.0.2:PORT --leave-stopped",
-        "     copy the non-page images (all but pages-*.img) from A:/var/lib/criu/out to B:/var/lib/criu/in",
-        "  B$ criu-agent restore --images-dir /var/lib/criu/in",
-        "  A$ criu-agent kill --pid 4242      (or, if the restore failed: criu-agent resume --pid 4242)",
-        "  A$ criu-agent cleanup --images-dir /var/lib/criu/out;  B$ criu-agent cleanup --images-dir /var/lib/criu/in",
-        "Try it on this machine: criu-agent demo"})
+    footer = {"", "The disk-less flow, destination B and source A:",
+        "B: criu-agent page-server --images-dir /var/lib/criu/in \\",
+        "     --tmpfs-size 2G --address 10.0.0.2 --detach",
+        "A: criu-agent dump --pid 4242 --images-dir /var/lib/criu/out \\",
+        "     --page-server 10.0.0.2:PORT --leave-stopped",
+        "   copy the non-page images (all but pages-*.img) to B:/var/lib/criu/in",
+        "B: criu-agent restore --images-dir /var/lib/criu/in",
+        "A: criu-agent kill --pid 4242  (if the restore failed: resume --pid 4242)",
+        "A, B: criu-agent cleanup --images-dir DIR",
+        "", "Try it on this machine: criu-agent demo"})
 public final class AgentMain implements Runnable {
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;

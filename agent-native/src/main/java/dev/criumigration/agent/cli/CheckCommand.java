@@ -10,9 +10,10 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "check", mixinStandardHelpOptions = true,
-    description = {"Says whether migration can work on this host: CRIU's version and path, the `criu check`",
-        "verdict, the kernel, CRIU's features (mem_track, lazy_pages), hardware breakpoints, tmpfs, root.",
-        "Exits 1 when migration cannot work here, listing why."},
+    description = {"Says whether migration can work on this host.",
+        "Reports CRIU's version and path, the `criu check` verdict, the kernel, CRIU's features "
+            + "(mem_track, lazy_pages), hardware breakpoints, tmpfs, root. Exits 1 when migration "
+            + "cannot work here, listing why."},
     footer = {"", "Examples:", "  criu-agent check", "  criu-agent check --json"})
 final class CheckCommand implements Callable<Integer> {
   @Mixin CommonOptions common;

@@ -11,9 +11,10 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "cleanup", mixinStandardHelpOptions = true,
-    description = {"Undoes what the agent made in DIR: stops its page server if one still runs, unmounts the",
-        "tmpfs it mounted, removes DIR if the agent created it, else only the files it created there.",
-        "A directory the agent has no record of is left alone."},
+    description = {"Removes what the agent made in an images directory.",
+        "Stops its page server if one still runs, unmounts the tmpfs it mounted, removes DIR if "
+            + "the agent created it, else only the files it created there. A directory the agent has no "
+            + "record of is left alone."},
     footer = {"", "Example:", "  criu-agent cleanup --images-dir /var/lib/criu/in"})
 final class CleanupCommand implements Callable<Integer> {
   @Mixin CommonOptions common;

@@ -60,12 +60,13 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "demo", mixinStandardHelpOptions = true,
-    description = {"Migrates a sample stateful workload on this machine through the whole disk-less flow and",
-        "shows that it kept its state: the workload (a counter and a checksum of its memory, in its own PID",
-        "namespace) is started; a page server on a tmpfs receives its pages from a dump --leave-stopped;",
-        "the non-page images are copied; the page server's outcome is checked; the tree is restored; the",
-        "source is killed. Prints each phase's time. Any failure resumes the source. Needs root, CRIU and",
-        "python3; cleans up after itself."},
+    description = {"Migrates a sample workload on this machine, disk-less, and shows it kept its state.",
+        "Runs the whole disk-less flow and shows that it kept its state: the workload (a counter "
+            + "and a checksum of its memory, in its own PID namespace) is started; a page server on a "
+            + "tmpfs receives its pages from a dump --leave-stopped; the non-page images are copied; "
+            + "the page server's outcome is checked; the tree is restored; the source is killed. Prints "
+            + "each phase's time. Any failure resumes the source. Needs root, CRIU and python3; cleans "
+            + "up after itself."},
     footer = {"", "Examples:", "  criu-agent demo", "  criu-agent demo --memory 1G"})
 final class DemoCommand implements java.util.concurrent.Callable<Integer> {
   private static final Pattern TICK = Pattern.compile("^tick=(\\d+) checksum=(\\w+) pid=1$");

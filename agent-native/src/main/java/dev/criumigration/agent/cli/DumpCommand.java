@@ -14,12 +14,14 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "dump", mixinStandardHelpOptions = true,
-    description = {"Checkpoints the process tree rooted at PID into DIR; its memory pages go to the page server",
-        "when one is given. With --leave-stopped the source waits, stopped, for `resume` or `kill`; without",
-        "it the source keeps running. A failed dump leaves the source running. Prints the frozen time,",
-        "pages, bytes and throughput."},
+    description = {"Checkpoints the process tree rooted at PID.",
+        "Writes its images into DIR; its memory pages go to the page server when one is given. "
+            + "With --leave-stopped the source waits, stopped, for `resume` or `kill`; without it the "
+            + "source keeps running. A failed dump leaves the source running. Prints the frozen time, "
+            + "pages, bytes and throughput."},
     footer = {"", "Examples:",
-        "  criu-agent dump --pid 4242 --images-dir /var/lib/criu/out --page-server 10.0.0.2:27000 --leave-stopped",
+        "  criu-agent dump --pid 4242 --images-dir /var/lib/criu/out \\",
+        "      --page-server 10.0.0.2:27000 --leave-stopped",
         "  criu-agent dump --pid 4242 --images-dir /tmp/checkpoint --tcp-established --json"})
 final class DumpCommand implements Callable<Integer> {
   @Mixin CommonOptions common;

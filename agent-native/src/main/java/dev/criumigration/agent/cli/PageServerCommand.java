@@ -13,14 +13,16 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "page-server", mixinStandardHelpOptions = true,
-    description = {"Receives a dump's memory pages on the destination: creates DIR, mounts a tmpfs on it when",
-        "--tmpfs-size is given, starts CRIU's page server and prints its address and port as soon as it",
-        "listens. Waits until the dumping side has sent everything and disconnected, records CRIU's exit",
-        "status in DIR and exits with it. With --detach it returns once it listens; ask for the outcome",
-        "with page-server-status."},
+    description = {"Receives a dump's memory pages (run it on the destination).",
+        "Creates DIR, mounts a tmpfs on it when --tmpfs-size is given, starts CRIU's page server "
+            + "and prints its address and port as soon as it listens. Waits until the dumping side has "
+            + "sent everything and disconnected, records CRIU's exit status in DIR and exits with it. "
+            + "With --detach it returns once it listens; ask for the outcome with page-server-status."},
     footer = {"", "Examples:",
-        "  criu-agent page-server --images-dir /var/lib/criu/in --tmpfs-size 2G --address 10.0.0.2 --port 27000",
-        "  criu-agent page-server --images-dir /var/lib/criu/in --tmpfs-size 512M --detach --json"})
+        "  criu-agent page-server --images-dir /var/lib/criu/in --tmpfs-size 2G \\",
+        "      --address 10.0.0.2 --port 27000",
+        "  criu-agent page-server --images-dir /var/lib/criu/in --tmpfs-size 512M \\",
+        "      --detach --json"})
 final class PageServerCommand implements Callable<Integer> {
   @Mixin CommonOptions common;
   @Spec CommandSpec spec;

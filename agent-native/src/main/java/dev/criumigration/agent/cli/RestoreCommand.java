@@ -12,8 +12,9 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "restore", mixinStandardHelpOptions = true,
-    description = {"Restores the process tree of DIR. Refuses when a page server filled DIR and did not record",
-        "success. The restored tree outlives the agent. Prints the new root PID and the restore time."},
+    description = {"Restores the process tree of an image set.",
+        "Refuses when a page server filled DIR and did not record success. The restored tree "
+            + "outlives the agent. Prints the new root PID and the restore time."},
     footer = {"", "Examples:", "  criu-agent restore --images-dir /var/lib/criu/in",
         "  criu-agent restore --images-dir /var/lib/criu/in --tcp-established --json"})
 final class RestoreCommand implements Callable<Integer> {

@@ -27,7 +27,7 @@ import java.util.Set;
  */
 public final class RestoreOperation implements Operation<RestoreResult> {
   static final String LOG = "criu-restore.log";
-  private static final Duration ALIVE_CHECK = Duration.ofMillis(300);
+  private static final Duration ALIVE_CHECK = Duration.ofMillis(100);
 
   private final RestoreRequest request;
 

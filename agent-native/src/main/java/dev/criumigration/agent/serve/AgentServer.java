@@ -23,18 +23,25 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * {@code criu-agent serve}: length-delimited AgentRequests on stdin, AgentEvents on stdout, nothing
- * else on stdout. One operation runs at a time; while it runs the controller may send a
- * CommitDecision (for a commit_point dump) or a CancelRequest for it, and any other request is
- * refused with a USAGE error. Closing stdin cancels the running operation (a frozen source is
- * resumed, a page server is stopped), waits for it to finish, and ends the server.
+ * else on stdout. One operation runs at a time; while it runs the controller may send a CancelRequest
+ * for it, and a commit_point dump that reported Frozen also takes its CommitDecision and, meanwhile,
+ * the read-only requests fetch_images, images and page_server_status (to carry the images across
+ * while the source waits). Any other request is refused with a USAGE error. Closing stdin cancels
+ * the running operation (a frozen source is resumed, a page server is stopped), waits for what runs
+ * to finish, and ends the server.
  */
 public final class AgentServer {
   private final InputStream requests;
@@ -44,6 +51,8 @@ public final class AgentServer {
   private final Object writeLock = new Object();
   private boolean eventsBroken;
   private Running running;
+  /** Read-only requests running beside a frozen dump. */
+  private final List<Thread> besideFrozen = new ArrayList<>();
 
   public AgentServer(InputStream requests, OutputStream events, PrintStream log) {
     this.requests = requests;
@@ -53,7 +62,11 @@ public final class AgentServer {
 
   /** The operation in progress: its request, its cancel switch, the decision it may wait for. */
   private record Running(long id, boolean commitPoint, Cancellation cancellation,
-      CompletableFuture<CommitDecision> decision, Thread thread) {}
+      CompletableFuture<CommitDecision> decision, Thread thread, AtomicBoolean frozen) {}
+
+  private static final Set<AgentRequest.OperationCase> READ_ONLY = EnumSet.of(
+      AgentRequest.OperationCase.FETCH_IMAGES, AgentRequest.OperationCase.IMAGES,
+      AgentRequest.OperationCase.PAGE_SERVER_STATUS);
 
   /** Serves until stdin closes; 0, or 2 when the input was not a stream of AgentRequests. */
   public int serve() throws InterruptedException {
@@ -112,7 +125,8 @@ public final class AgentServer {
   }
 
   private synchronized void start(AgentRequest request) {
-    if (running != null) {
+    boolean beside = running != null && running.frozen().get() && READ_ONLY.contains(request.getOperationCase());
+    if (running != null && !beside) {
       sendError(request.getId(), AgentException.usage("request " + running.id() + " is still running",
           "wait for its result (one operation at a time), or cancel it"));
       return;
@@ -128,17 +142,23 @@ public final class AgentServer {
         : operation.defaultTimeout();
     Cancellation cancellation = new Cancellation();
     CompletableFuture<CommitDecision> decision = new CompletableFuture<>();
+    AtomicBoolean frozen = new AtomicBoolean();
     OperationContext context = new OperationContext(Deadline.after(timeout), cancellation,
-        new EventListener(request.getId(), decision), criu);
-    Thread thread = new Thread(() -> execute(request.getId(), operation, context),
+        new EventListener(request.getId(), decision, frozen), criu);
+    Thread thread = new Thread(() -> execute(request.getId(), operation, context, !beside),
         "request-" + request.getId());
-    running = new Running(request.getId(), request.hasDump() && request.getDump().getCommitPoint(), cancellation,
-        decision, thread);
+    if (beside) {
+      besideFrozen.add(thread);
+    } else {
+      running = new Running(request.getId(), request.hasDump() && request.getDump().getCommitPoint(),
+          cancellation, decision, thread, frozen);
+    }
     log.println("criu-agent serve: request " + request.getId() + ": " + request.getOperationCase().name().toLowerCase());
     thread.start();
   }
 
-  private void execute(long id, Operation<? extends Message> operation, OperationContext context) {
+  private void execute(long id, Operation<? extends Message> operation, OperationContext context,
+      boolean main) {
     AgentEvent.Builder event = AgentEvent.newBuilder().setRequestId(id);
     try {
       event.setResult(Jobs.wrap(operation.run(context)));
@@ -152,7 +172,11 @@ public final class AgentServer {
           .setHint("see the agent's stderr; please report it"));
     }
     synchronized (this) {
-      running = null;
+      if (main) {
+        running = null;
+      } else {
+        besideFrozen.remove(Thread.currentThread());
+      }
       // The result goes out only after the next request can be accepted: a controller that reacts
       // to it at once must not be told "busy".
       send(event.build());
@@ -161,16 +185,18 @@ public final class AgentServer {
 
   /** stdin closed: the controller is gone. Put the running operation back and wait for it. */
   private void finishOnEndOfInput() throws InterruptedException {
-    Thread thread;
+    List<Thread> threads;
     synchronized (this) {
-      if (running == null) {
-        return;
+      threads = new ArrayList<>(besideFrozen);
+      if (running != null) {
+        log.println("criu-agent serve: stdin closed; cancelling request " + running.id());
+        running.cancellation().cancel("the controller's connection closed");
+        threads.add(running.thread());
       }
-      log.println("criu-agent serve: stdin closed; cancelling request " + running.id());
-      running.cancellation().cancel("the controller's connection closed");
-      thread = running.thread();
     }
-    thread.join();
+    for (Thread thread : threads) {
+      thread.join();
+    }
   }
 
   private void sendError(long id, AgentException e) {
@@ -197,10 +223,12 @@ public final class AgentServer {
   private final class EventListener implements OperationListener {
     private final long id;
     private final CompletableFuture<CommitDecision> decision;
+    private final AtomicBoolean frozen;
 
-    EventListener(long id, CompletableFuture<CommitDecision> decision) {
+    EventListener(long id, CompletableFuture<CommitDecision> decision, AtomicBoolean frozen) {
       this.id = id;
       this.decision = decision;
+      this.frozen = frozen;
     }
 
     @Override
@@ -220,13 +248,14 @@ public final class AgentServer {
 
     @Override
     public Optional<CommitDecision> awaitDecision(Frozen frozen, Duration timeout) throws InterruptedException {
+      this.frozen.set(true);
       send(AgentEvent.newBuilder().setRequestId(id).setFrozen(frozen).build());
       try {
         return Optional.of(decision.get(timeout.toMillis(), TimeUnit.MILLISECONDS));
-      } catch (TimeoutException e) {
+      } catch (TimeoutException | ExecutionException e) {
         return Optional.empty();
-      } catch (ExecutionException e) {
-        return Optional.empty();
+      } finally {
+        this.frozen.set(false);
       }
     }
   }
