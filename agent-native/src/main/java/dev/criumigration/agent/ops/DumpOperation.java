@@ -65,6 +65,7 @@ public final class DumpOperation implements Operation<DumpResult> {
       opts.setPs(CriuPageServerInfo.newBuilder().setAddress(pageServer.host()).setPort(pageServer.port()));
     }
     CriuOptions.tls(opts, request.getTls());
+    context.criu().binary();  // no CRIU: say so before anything is made
 
     WorkDir work = WorkDir.prepare(dir);
     if (Files.exists(dir.resolve(ImageSet.INVENTORY))) {

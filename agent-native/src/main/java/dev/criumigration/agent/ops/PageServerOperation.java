@@ -78,6 +78,7 @@ public final class PageServerOperation implements Operation<PageServerResult> {
   public PageServerResult run(OperationContext context) throws AgentException, InterruptedException {
     Settings settings = settings();
     CriuOptions.tls(CriuOptions.inDirectory(settings.dir(), LOG), request.getTls());
+    context.criu().binary();  // no CRIU: say so before anything is made
     if (request.getDetach()) {
       return DetachedPageServer.start(request, context);
     }

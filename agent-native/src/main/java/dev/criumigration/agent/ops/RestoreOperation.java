@@ -61,6 +61,7 @@ public final class RestoreOperation implements Operation<RestoreResult> {
         .setExtUnixSk(request.getExtUnixSk())
         .setNetworkLock(CriuOptions.networkLock(request.getNetworkLock()))
         .setNotifyScripts(true);
+    context.criu().binary();  // no CRIU: say so before anything is made
     WorkDir work = WorkDir.prepare(dir);
     Set<String> before;
     try {
