@@ -167,6 +167,33 @@ class FailurePathsTest {
   }
 
   @Test
+  void aResumedTcpServerIsReachableAgain() throws Exception {
+    Path source = dir.resolve("source");
+    int port = 7071;
+    try (Workload workload = start("--net", "--port", Integer.toString(port))) {
+      Workload.Tick before = workload.lastTick().orElseThrow();
+      // CRIU leaves the tree's network locked after a dump with leave_stopped, for the restore.
+      Harness.run(new DumpOperation(DumpRequest.newBuilder().setPid(workload.rootPid())
+          .setImagesDir(source.toString()).setLeaveStopped(true).build()));
+      assertTrue(tablesIn(workload.rootPid()).contains("CRIU-"), "locked: " + tablesIn(workload.rootPid()));
+      Harness.run(new SourceOperation(SourceOperation.Action.RESUME,
+          SourceRequest.newBuilder().setPid(workload.rootPid()).build()));
+      assertFalse(tablesIn(workload.rootPid()).contains("CRIU-"), "the lock was released");
+      assertRunsWithItsState(workload, before);
+      assertTrue(DisklessFlowTest.askState(workload.rootPid(), port).contains(before.checksum()));
+      Harness.cleanup(source);
+    }
+  }
+
+  private static String tablesIn(int pid) throws IOException, InterruptedException {
+    Process nft = new ProcessBuilder("nsenter", "--net=/proc/" + pid + "/ns/net", "nft", "list", "tables")
+        .redirectErrorStream(true).start();
+    String tables = new String(nft.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertTrue(nft.waitFor(10, java.util.concurrent.TimeUnit.SECONDS) && nft.exitValue() == 0, tables);
+    return tables;
+  }
+
+  @Test
   void restoreRefusesPagesFromAFailedPageServer() throws Exception {
     Path source = dir.resolve("source");
     Path destination = dir.resolve("destination");
