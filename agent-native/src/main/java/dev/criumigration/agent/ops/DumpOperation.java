@@ -68,11 +68,11 @@ public final class DumpOperation implements Operation<DumpResult> {
     CriuOptions.tls(opts, request.getTls());
     context.criu().binary();  // no CRIU: say so before anything is made
 
-    WorkDir work = WorkDir.prepare(dir);
     if (Files.exists(dir.resolve(ImageSet.INVENTORY))) {
       throw AgentException.usage(dir + " already holds an image set",
           "dump into an empty directory, or remove the old images with criu-agent cleanup --images-dir " + dir);
     }
+    WorkDir work = WorkDir.prepare(dir);
     List<Integer> tree = SourceProcess.tree(pid);
     boolean ownNetwork = NetworkLockRelease.ownNetworkNamespace(pid);
     Path log = dir.resolve(LOG);
@@ -152,7 +152,8 @@ public final class DumpOperation implements Operation<DumpResult> {
 
   private String hint(CriuOperationException e) {
     String log = String.join("\n", e.logExcerpt());
-    if (log.contains("Connection refused") || log.contains("connect")) {
+    if (!request.getPageServerHost().isEmpty()
+        && (log.contains("Connection refused") || log.contains("Can't connect"))) {
       return "is the page server listening on " + request.getPageServerHost() + ":"
           + request.getPageServerPort() + "? start it with criu-agent page-server on the destination";
     }

@@ -9,7 +9,6 @@ import dev.criumigration.agent.images.ImageSet;
 import dev.criumigration.agent.nativeio.Processes;
 import dev.criumigration.agent.protocol.AgentError;
 import dev.criumigration.agent.protocol.CheckResult;
-import dev.criumigration.agent.protocol.DumpResult;
 import dev.criumigration.agent.protocol.ErrorKind;
 import dev.criumigration.agent.protocol.PageServerResult;
 import dev.criumigration.agent.protocol.PageServerStatus;
