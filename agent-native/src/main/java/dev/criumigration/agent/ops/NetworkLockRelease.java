@@ -93,10 +93,18 @@ final class NetworkLockRelease {
     }
   }
 
-  /** Remembers a source left stopped, for resume and kill. */
+  /** Remembers a source left stopped, for resume and kill; forgets those that are gone. */
   static void rememberStopped(StoppedSource source, OperationListener listener) {
     try {
       Files.createDirectories(STOPPED);
+      try (var records = Files.list(STOPPED)) {
+        for (Path record : records.toList()) {
+          String name = record.getFileName().toString();
+          if (name.matches("\\d+\\.json")) {
+            stopped(Integer.parseInt(name.substring(0, name.length() - ".json".length())));
+          }
+        }
+      }
       Path file = STOPPED.resolve(source.getRoot().getPid() + ".json");
       Path temporary = Files.createTempFile(STOPPED, file.getFileName().toString(), ".tmp");
       Files.writeString(temporary, JsonFormat.printer().preservingProtoFieldNames().print(source));

@@ -41,6 +41,8 @@ class DisklessFlowTest {
   private int migrate(Workload workload, int expectedProcesses) throws Exception {
     Path source = dir.resolve("source");
     Path destination = dir.resolve("destination");
+    // start-workload.sh returns at the tree's first tick, which may be a child's: wait for the root's.
+    workload.awaitTickAfter(-1, TICK_WAIT).orElseThrow();
     try (Harness.PageServer pageServer = new Harness.PageServer(destination, "256M")) {
       assertTrue(Harness.isMounted(destination), "the page server's tmpfs is mounted");
 
