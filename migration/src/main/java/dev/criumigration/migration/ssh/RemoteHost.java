@@ -116,7 +116,7 @@ public final class RemoteHost implements AutoCloseable {
     }
 
     /** A failed sudo says so on stderr; the command itself never ran. */
-    void checkSudo(CommandResult result) throws MigrationException {
+    public void checkSudo(CommandResult result) throws MigrationException {
         if (result.ok()) {
             return;
         }
