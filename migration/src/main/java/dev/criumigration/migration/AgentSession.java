@@ -39,7 +39,9 @@ final class AgentSession implements AutoCloseable {
     /** Connects, makes sure the agent is deployed, and starts it. */
     static AgentSession open(SshConnector ssh, AgentDeployer deployer, HostAddress address, Consumer<String> log)
             throws MigrationException {
+        long start = System.nanoTime();
         RemoteHost host = ssh.connect(address);
+        log.accept(host.address() + ": connected and authenticated in " + (System.nanoTime() - start) / 1_000_000 + " ms");
         try {
             return new AgentSession(address, host, deployer.deploy(host).jarPath(), log);
         } catch (MigrationException | RuntimeException e) {

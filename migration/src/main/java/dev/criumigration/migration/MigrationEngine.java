@@ -42,6 +42,9 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLongArray;
@@ -70,6 +73,11 @@ public final class MigrationEngine implements AutoCloseable {
     private final AgentDeployer deployer;
     private final Set<AgentSession> active = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean cancelled = new AtomicBoolean();
+    private final ExecutorService workers = Executors.newCachedThreadPool(runnable -> {
+        Thread thread = new Thread(runnable, "migration-engine-worker");
+        thread.setDaemon(true);
+        return thread;
+    });
 
     public MigrationEngine(SshSettings settings, MigrationListener listener) {
         if (settings == null) {
@@ -302,9 +310,11 @@ public final class MigrationEngine implements AutoCloseable {
         List<String> warnings = new ArrayList<>();
         try {
             run.begin(Phase.PREFLIGHT);
-            // The destination's agent first: everything it needs is ready before the source freezes.
-            p.dst = open(spec.to());
-            p.src = open(spec.from());
+            // Both hosts at once, and every agent started before the source freezes.
+            CompletableFuture<AgentSession> dstOpening = async(() -> open(spec.to()));
+            CompletableFuture<AgentSession> srcOpening = async(() -> open(spec.from()));
+            p.dst = awaitOrClose(dstOpening, srcOpening);
+            p.src = await(srcOpening);
             p.pageServerAgent = p.dst.startAgent();
             p.dumpAgent = p.src.startAgent();
             Preflight preflight = preflight(p.src, p.dst, spec, root + "/" + id + ".cpuinfo", deadline);
@@ -541,8 +551,11 @@ public final class MigrationEngine implements AutoCloseable {
     private Preflight preflight(AgentSession src, AgentSession dst, MigrationSpec spec, String cpuinfoDir,
                                 Deadline deadline) throws MigrationException {
         List<String> warnings = new ArrayList<>();
-        CheckResult dstCheck = check(dst, Phase.PREFLIGHT);
+        CompletableFuture<CheckResult> dstChecking = async(() -> check(dst, Phase.PREFLIGHT));
+        CompletableFuture<HostProbe.Tree> treeProbing = async(() -> HostProbe.tree(src.host(), spec.pid()));
         CheckResult srcCheck = check(src, Phase.PREFLIGHT);
+        CheckResult dstCheck = await(dstChecking);
+        HostProbe.Tree tree = await(treeProbing);
         String criuVersions = srcCheck.getCriuVersion() + " -> " + dstCheck.getCriuVersion();
         int order = compareVersions(dstCheck.getCriuVersion(), srcCheck.getCriuVersion());
         if (order < 0) {
@@ -554,7 +567,6 @@ public final class MigrationEngine implements AutoCloseable {
             warnings.add("CRIU versions differ (" + criuVersions + "); a newer CRIU restores older images");
         }
 
-        HostProbe.Tree tree = HostProbe.tree(src.host(), spec.pid());
         if (!tree.ownPidNamespace()) {
             Set<Integer> taken = HostProbe.pidsInUse(dst.host(), tree.pids());
             if (!taken.isEmpty()) {
@@ -671,7 +683,7 @@ public final class MigrationEngine implements AutoCloseable {
     private java.util.function.Consumer<AgentEvent> progressTo(Phase phase, AtomicLongArray last,
                                                               CompletableFuture<Frozen> frozen) {
         return event -> {
-            if (event.hasProgress()) {
+            if (event.hasProgress() && (event.getProgress().getPages() > 0 || event.getProgress().getBytes() > 0)) {
                 long pages = event.getProgress().getPages();
                 long bytes = event.getProgress().getBytes();
                 if (last != null) {
@@ -679,6 +691,8 @@ public final class MigrationEngine implements AutoCloseable {
                     last.set(1, bytes);
                 }
                 listener.progress(phase, pages, bytes);
+            } else if (event.hasProgress()) {
+                listener.log(phase.label() + ": " + event.getProgress().getStage());
             } else if (event.hasFrozen() && frozen != null) {
                 frozen.complete(event.getFrozen());
             }
@@ -820,6 +834,52 @@ public final class MigrationEngine implements AutoCloseable {
     }
 
     // ---- plumbing ---------------------------------------------------------------------------------
+
+    /** A step that may fail with a MigrationException, for {@link #async}. */
+    private interface Step<T> {
+        T run() throws MigrationException;
+    }
+
+    /** Runs {@code step} on the engine's own threads (hosts are prepared side by side). */
+    private <T> CompletableFuture<T> async(Step<T> step) {
+        CompletableFuture<T> future = new CompletableFuture<>();
+        workers.execute(() -> {
+            try {
+                future.complete(step.run());
+            } catch (MigrationException | RuntimeException e) {
+                future.completeExceptionally(e);
+            }
+        });
+        return future;
+    }
+
+    private static <T> T await(CompletableFuture<T> future) throws MigrationException {
+        try {
+            return future.get();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof MigrationException failure) {
+                throw failure;
+            }
+            if (e.getCause() instanceof RuntimeException runtime) {
+                throw runtime;
+            }
+            throw new MigrationException(null, Kind.INTERNAL, "internal error: " + e.getCause(), "");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw cancelledFailure();
+        }
+    }
+
+    /** The session {@code wanted} opens; when it fails, the {@code other} one is closed as soon as it is open. */
+    private AgentSession awaitOrClose(CompletableFuture<AgentSession> wanted, CompletableFuture<AgentSession> other)
+            throws MigrationException {
+        try {
+            return await(wanted);
+        } catch (MigrationException | RuntimeException e) {
+            other.whenComplete((session, error) -> close(session));
+            throw e;
+        }
+    }
 
     private AgentSession open(HostAddress address) throws MigrationException {
         return open(address, false);
@@ -985,6 +1045,7 @@ public final class MigrationEngine implements AutoCloseable {
         for (AgentSession session : active) {
             session.agents().forEach(RemoteAgent::abort);
         }
+        workers.shutdownNow();
         ssh.close();
     }
 }
