@@ -77,12 +77,17 @@ final class AgentSession implements AutoCloseable {
         return all;
     }
 
-    boolean isOpen() {
-        return agent.isOpen() && host.isOpen();
-    }
-
     Result call(AgentRequest.Builder request, Duration timeout, Consumer<AgentEvent> sink) throws MigrationException {
         return agent.call(request, timeout, sink);
+    }
+
+    /**
+     * For clean-up after a failure: the main agent when it is free, else a fresh one on the same
+     * connection (the main one may be gone, or still unwinding a cancelled operation).
+     */
+    Result callWhateverHappened(AgentRequest.Builder request, Duration timeout) throws MigrationException {
+        RemoteAgent free = agent.isOpen() && agent.isIdle() ? agent : startAgent();
+        return free.call(request, timeout, null);
     }
 
     @Override

@@ -429,6 +429,10 @@ public final class MigrationEngine implements AutoCloseable {
         }
         boolean resumed = false;
         if (p.dumpStarted) {
+            if (!p.committed) {
+                // The restored copy goes before the source may run again: never two copies at once.
+                killRestoredTree(p.dst, spec.to(), p.restoredPid);
+            }
             abortDump(p);
             if (p.committed) {
                 // The commit was sent but its outcome is unknown. A source that still runs wins: the
@@ -442,7 +446,6 @@ public final class MigrationEngine implements AutoCloseable {
                     return failure.in(Phase.COMMIT, false);
                 }
             } else {
-                killRestoredTree(p.dst, spec.to(), p.restoredPid);
                 resumed = confirmSourceRuns(p.src, spec.from(), spec.pid());
             }
         }
@@ -468,7 +471,7 @@ public final class MigrationEngine implements AutoCloseable {
             if (p.frozen && !p.committed) {
                 p.dumpAgent.send(AgentRequest.newBuilder().setDecision(CommitDecision.newBuilder()
                         .setDumpRequestId(p.dumpCall.id()).setCommit(false)));
-            } else if (!p.committed) {
+            } else if (!p.committed && !p.dumpCall.result().isDone()) {
                 p.dumpAgent.cancelQuietly(p.dumpCall);
             }
             p.dumpAgent.await(p.dumpCall);
@@ -746,12 +749,12 @@ public final class MigrationEngine implements AutoCloseable {
         AgentSession session = src;
         boolean own = false;
         try {
-            if (session == null || !session.isOpen()) {
+            if (session == null || !session.host().isOpen()) {
                 session = open(source, true);
                 own = true;
             }
-            SourceResult result = session.call(AgentRequest.newBuilder().setResume(
-                    SourceRequest.newBuilder().setPid(pid)), ROLLBACK_STEP, null).getSource();
+            SourceResult result = session.callWhateverHappened(AgentRequest.newBuilder().setResume(
+                    SourceRequest.newBuilder().setPid(pid)), ROLLBACK_STEP).getSource();
             listener.log("source tree " + pid + " on " + source + " " + result.getAction());
         } catch (MigrationException e) {
             listener.warning("resuming the source tree " + pid + " on " + source + " failed: " + e.getMessage());
@@ -800,8 +803,8 @@ public final class MigrationEngine implements AutoCloseable {
     private String stopPageServer(HostAddress host, PageServerInfo pageServer) {
         String failure = null;
         try (AgentSession session = open(host, true)) {
-            PageServerStatus status = session.call(AgentRequest.newBuilder().setPageServerStatus(
-                    PageServerStatusRequest.newBuilder().setImagesDir(pageServer.imagesDir())), ROLLBACK_STEP, null)
+            PageServerStatus status = session.callWhateverHappened(AgentRequest.newBuilder().setPageServerStatus(
+                    PageServerStatusRequest.newBuilder().setImagesDir(pageServer.imagesDir())), ROLLBACK_STEP)
                     .getPageServerStatus();
             if (status.getState() == PageServerStatus.State.FAILED) {
                 failure = "the page server on " + host + " failed too (exit status " + status.getExitStatus() + ")";
@@ -818,12 +821,12 @@ public final class MigrationEngine implements AutoCloseable {
     private void cleanup(AgentSession session, HostAddress host, String imagesDir) {
         boolean own = false;
         try {
-            if (session == null || !session.isOpen()) {
+            if (session == null || !session.host().isOpen()) {
                 session = open(host, true);
                 own = true;
             }
-            session.call(AgentRequest.newBuilder().setCleanup(CleanupRequest.newBuilder().setImagesDir(imagesDir)),
-                    ROLLBACK_STEP, null);
+            session.callWhateverHappened(AgentRequest.newBuilder().setCleanup(
+                    CleanupRequest.newBuilder().setImagesDir(imagesDir)), ROLLBACK_STEP);
         } catch (MigrationException e) {
             listener.warning("cleaning up " + imagesDir + " on " + host + " failed: " + e.getMessage());
         } finally {
@@ -894,7 +897,8 @@ public final class MigrationEngine implements AutoCloseable {
         if (!forRollback) {
             active.add(session);
             if (cancelled.get()) {
-                session.agent().failCalls(cancelledFailure());
+                close(session);
+                throw cancelledFailure();
             }
         }
         return session;
@@ -1035,7 +1039,7 @@ public final class MigrationEngine implements AutoCloseable {
         if (cancelled.compareAndSet(false, true)) {
             listener.warning("cancel requested: rolling back");
             for (AgentSession session : active) {
-                session.agents().forEach(agent -> agent.failCalls(cancelledFailure()));
+                session.agents().forEach(RemoteAgent::cancelCalls);
             }
         }
     }
