@@ -23,6 +23,7 @@ import dev.criumigration.agent.protocol.RestoreResult;
 import dev.criumigration.agent.protocol.Result;
 import dev.criumigration.agent.protocol.SourceRequest;
 import dev.criumigration.agent.protocol.SourceResult;
+import dev.criumigration.agent.protocol.TlsPem;
 import dev.criumigration.migration.MigrationException.Kind;
 import dev.criumigration.migration.MigrationReport.PhaseTiming;
 import dev.criumigration.migration.deploy.AgentDeployer;
@@ -112,6 +113,12 @@ public final class MigrationEngine implements AutoCloseable {
             Duration timeout = s.timeout() != null ? s.timeout() : settings.operationTimeout();
             PageServerRequest.Builder request = PageServerRequest.newBuilder().setImagesDir(imagesDir)
                     .setTmpfsSize(tmpfsSize).setAddress(address).setPort(s.port()).setDetach(true);
+            if (s.tls()) {
+                // The dump's certificate waits on the destination, beside the page server's, for the dump step.
+                request.setTlsPem(PageStreamCertificates.issue(address).forPageServer(true));
+            } else {
+                warnPlainText();
+            }
             CompletableFuture<PageServerListening> listening = new CompletableFuture<>();
             started = true;
             Result result = dst.call(AgentRequest.newBuilder().setPageServer(request), timeout, event -> {
@@ -124,7 +131,7 @@ public final class MigrationEngine implements AutoCloseable {
             PageServerInfo info = new PageServerInfo(destination.toString(),
                     server.getAddress().isEmpty() ? address : server.getAddress(), (int) server.getPort(),
                     server.getImagesDir().isEmpty() ? imagesDir : server.getImagesDir(), server.getTmpfsMounted(),
-                    server.getTmpfsMounted() ? tmpfsSize : "", pid);
+                    server.getTmpfsMounted() ? tmpfsSize : "", pid, s.tls());
             run.end();
             listener.log("page server on " + destination + " listening on " + info.address() + ":" + info.port()
                     + ", images in " + info.imagesDir());
@@ -161,6 +168,11 @@ public final class MigrationEngine implements AutoCloseable {
                     .setPageServerHost(pageServer.address()).setPageServerPort(pageServer.port())
                     .setLeaveStopped(spec.leaveStopped()).setTcpEstablished(spec.tcpEstablished())
                     .setShellJob(spec.shellJob());
+            if (pageServer.tls()) {
+                request.setTlsPem(dumpCertificates(pageServerHost, pageServer));
+            } else {
+                warnPlainText();
+            }
             dumpStarted = true;
             long startNanos = System.nanoTime();
             DumpResult dump = src.call(AgentRequest.newBuilder().setDump(request), timeout,
@@ -181,9 +193,11 @@ public final class MigrationEngine implements AutoCloseable {
                 cleanup(src, source, imagesDir);
                 String pageServerFailure = stopPageServer(pageServerHost, pageServer);
                 if (pageServerFailure != null) {
+                    // Its own failure follows from the dump's, unless its tmpfs was what ran out.
+                    String hint = failure.getMessage().contains("TLS") ? failure.hint() : "if the page server's tmpfs ("
+                            + pageServer.tmpfsSize() + ") is full, start it with a larger tmpfsSize";
                     failure = new MigrationException(failure.phase(), failure.kind(), failure.getMessage() + "; "
-                            + pageServerFailure, "if the page server's tmpfs (" + pageServer.tmpfsSize() + ") is full, "
-                            + "start it with a larger tmpfsSize", failure.sourceResumed(), failure.criuLogExcerpt(),
+                            + pageServerFailure, hint, failure.sourceResumed(), failure.criuLogExcerpt(),
                             failure.getCause());
                 }
             }
@@ -323,15 +337,23 @@ public final class MigrationEngine implements AutoCloseable {
             if (spec.dryRun()) {
                 return new MigrationReport(id, spec.from().toString(), spec.to().toString(), spec.pid(), 0, true,
                         run.timings, 0, 0, 0, 0, preflight.tree().pids().size(), preflight.criuVersions(),
-                        preflight.cpuCheck(), preflight.tmpfsSize(), warnings);
+                        preflight.cpuCheck(), preflight.tmpfsSize(), warnings, spec.tls());
             }
 
             run.begin(Phase.PAGE_SERVER);
             String address = resolve(spec.to());
+            PageStreamCertificates certificates = spec.tls() ? PageStreamCertificates.issue(address) : null;
+            if (certificates == null) {
+                warnPlainText();
+                warnings.add("the page stream was not encrypted (tls false)");
+            }
+            PageServerRequest.Builder pageServerRequest = PageServerRequest.newBuilder().setImagesDir(pagesDir)
+                    .setTmpfsSize(preflight.tmpfsSize()).setAddress(address);
+            if (certificates != null) {
+                pageServerRequest.setTlsPem(certificates.forPageServer(false));
+            }
             CompletableFuture<PageServerListening> listening = new CompletableFuture<>();
-            p.pageServerCall = p.pageServerAgent.start(AgentRequest.newBuilder().setPageServer(
-                            PageServerRequest.newBuilder().setImagesDir(pagesDir).setTmpfsSize(preflight.tmpfsSize())
-                                    .setAddress(address)),
+            p.pageServerCall = p.pageServerAgent.start(AgentRequest.newBuilder().setPageServer(pageServerRequest),
                     deadline.remaining(Phase.PAGE_SERVER), event -> {
                         if (event.hasListening()) {
                             listening.complete(event.getListening());
@@ -348,12 +370,15 @@ public final class MigrationEngine implements AutoCloseable {
 
             run.begin(Phase.DUMP);
             CompletableFuture<Frozen> frozen = new CompletableFuture<>();
+            DumpRequest.Builder dumpRequest = DumpRequest.newBuilder().setPid(spec.pid()).setImagesDir(dumpDir)
+                    .setPageServerHost(server.getAddress().isEmpty() ? address : server.getAddress())
+                    .setPageServerPort(server.getPort()).setTcpEstablished(spec.tcpEstablished())
+                    .setShellJob(spec.shellJob()).setCommitPoint(true);
+            if (certificates != null) {
+                dumpRequest.setTlsPem(certificates.forDump());
+            }
             p.dumpStarted = true;
-            p.dumpCall = p.dumpAgent.start(AgentRequest.newBuilder().setDump(DumpRequest.newBuilder()
-                            .setPid(spec.pid()).setImagesDir(dumpDir)
-                            .setPageServerHost(server.getAddress().isEmpty() ? address : server.getAddress())
-                            .setPageServerPort(server.getPort()).setTcpEstablished(spec.tcpEstablished())
-                            .setShellJob(spec.shellJob()).setCommitPoint(true)),
+            p.dumpCall = p.dumpAgent.start(AgentRequest.newBuilder().setDump(dumpRequest),
                     deadline.remaining(Phase.DUMP), progressTo(Phase.DUMP, null, frozen));
             failWith(p.dumpCall, frozen, "the dump finished without stopping at the commit point");
             p.dumpAgent.await(frozen, p.dumpCall);
@@ -406,7 +431,7 @@ public final class MigrationEngine implements AutoCloseable {
             return new MigrationReport(id, spec.from().toString(), spec.to().toString(), spec.pid(), p.restoredPid,
                     false, run.timings, frozenMillis, pages, bytes, rate, Math.max((int) dump.getProcesses(),
                     preflight.tree().pids().size()), preflight.criuVersions(), preflight.cpuCheck(),
-                    preflight.tmpfsSize(), warnings);
+                    preflight.tmpfsSize(), warnings, spec.tls());
         } catch (MigrationException | RuntimeException e) {
             throw rollback(run, p, spec, dumpDir, pagesDir, failure(run, e));
         } finally {
@@ -706,6 +731,36 @@ public final class MigrationEngine implements AutoCloseable {
     private static void failWith(RemoteAgent.Call call, CompletableFuture<?> awaited, String ifSuccessful) {
         call.result().whenComplete((result, error) -> awaited.completeExceptionally(error != null ? error
                 : new MigrationException(null, Kind.INTERNAL, ifSuccessful, "")));
+    }
+
+    // ---- the page stream's TLS -------------------------------------------------------------------
+
+    private void warnPlainText() {
+        listener.warning("the page stream is NOT encrypted (TLS turned off): the tree's memory crosses the network "
+                + "in plain text and anyone who reaches the page server first can feed it pages");
+    }
+
+    /**
+     * The certificate and key the three-step flow's page server keeps for its dump (written by its
+     * agent into DIR/.criu-agent/tls), read over SSH: they never travel in the pipeline's maps.
+     */
+    private TlsPem dumpCertificates(HostAddress pageServerHost, PageServerInfo pageServer) throws MigrationException {
+        String dir = pageServer.imagesDir() + "/.criu-agent/tls/";
+        try (AgentSession dst = open(pageServerHost)) {
+            return TlsPem.newBuilder().setCaCert(readPem(dst, dir + "ca.pem")).setCert(readPem(dst, dir + "peer-cert.pem"))
+                    .setKey(readPem(dst, dir + "peer-key.pem")).build();
+        }
+    }
+
+    private static String readPem(AgentSession host, String path) throws MigrationException {
+        CommandResult result = host.host().run(List.of("cat", "--", path), true);
+        if (!result.ok() || !result.stdout().startsWith("-----BEGIN ")) {
+            throw new MigrationException(Phase.DUMP, Kind.REMOTE, "the page server on " + host + " has no TLS file "
+                    + path + " (" + (result.ok() ? "not PEM" : result.firstErrorLine()) + ")",
+                    "start the page server again (criuPageServer / criu-migrate page-server): it makes the "
+                    + "certificates of its dump");
+        }
+        return result.stdout();
     }
 
     // ---- rollback and clean-up helpers (best effort, each bounded) -------------------------------

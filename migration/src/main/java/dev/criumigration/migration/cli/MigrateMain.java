@@ -107,6 +107,10 @@ public final class MigrateMain implements Callable<Integer> {
             description = "Deadline of the whole migration (default: 10m).")
     Duration timeout;
 
+    @Option(names = "--no-tls", description = "INSECURE: send the memory pages in plain text instead of with CRIU's "
+            + "TLS and certificates made for this migration (a warning is printed).")
+    boolean noTls;
+
     public static void main(String[] args) {
         System.exit(run(args, System.out, System.err));
     }
@@ -144,7 +148,7 @@ public final class MigrateMain implements Callable<Integer> {
                     + ": criu-migrate --from [USER@]HOST[:PORT] --to [USER@]HOST[:PORT] --pid PID (see --help)");
         }
         MigrationSpec spec = new MigrationSpec(from, to, pid, imagesDir, tmpfsSize, tcpEstablished, shellJob, dryRun,
-                timeout);
+                timeout, !noTls);
         return withEngine(command, connection, timeout, engine -> {
             MigrationReport report = engine.migrate(spec);
             PrintWriter out = command.commandLine().getOut();
@@ -248,10 +252,13 @@ public final class MigrateMain implements Callable<Integer> {
                 description = "How long the page server waits for the dump (default: 10m).")
         Duration timeout;
 
+        @Option(names = "--no-tls", description = "INSECURE: the page server and its dump without TLS (plain text).")
+        boolean noTls;
+
         @Override
         public Integer call() {
             StateFile.checkWritable(state);
-            PageServerSpec spec = new PageServerSpec(imagesDir, tmpfsSize, address, port, timeout);
+            PageServerSpec spec = new PageServerSpec(imagesDir, tmpfsSize, address, port, timeout, !noTls);
             return withEngine(command, connection, null, engine -> {
                 PageServerInfo info = engine.startPageServer(to, spec);
                 Map<String, Object> document = new LinkedHashMap<>();
