@@ -97,11 +97,12 @@ public final class MigrationEngine implements AutoCloseable {
         requireArgument(destination, "destination");
         PageServerSpec s = spec == null ? PageServerSpec.defaults() : spec;
         Run run = new Run();
-        String imagesDir = s.imagesDir() != null ? s.imagesDir() : PageServerSpec.DEFAULT_IMAGES_ROOT + "/" + newId()
-                + ".pages";
+        String imagesDir = s.imagesDir() != null ? s.imagesDir() : settings.imagesBase() + "/" + newId() + ".pages";
         AgentSession dst = null;
         boolean started = false;
         try {
+            Paths.inside(imagesDir, settings.imagesBase(), "imagesDir", false);
+            checkResolvable(destination);
             run.begin(Phase.PAGE_SERVER);
             dst = open(destination);
             String tmpfsSize = s.tmpfsSize();
@@ -161,6 +162,10 @@ public final class MigrationEngine implements AutoCloseable {
         AgentSession src = null;
         boolean dumpStarted = false;
         try {
+            Paths.inside(Paths.absolute(pageServer.imagesDir(), "the page server's imagesDir"), settings.imagesBase(),
+                    "the page server's imagesDir", false);
+            Paths.inside(imagesDir, settings.imagesBase(), "imagesDir", false);
+            checkResolvable(source, pageServerHost);
             run.begin(Phase.DUMP);
             src = open(source);
             Duration timeout = spec.timeout() != null ? spec.timeout() : settings.operationTimeout();
@@ -223,6 +228,14 @@ public final class MigrationEngine implements AutoCloseable {
         }
         HostAddress source = hostOf(dump.source(), "the dump's source");
         String imagesDir = s.imagesDir() != null ? s.imagesDir() : dump.pageServer().imagesDir();
+        try {
+            Paths.inside(Paths.absolute(imagesDir, "imagesDir"), settings.imagesBase(), "imagesDir", false);
+            Paths.inside(Paths.absolute(dump.imagesDir(), "the dump's imagesDir"), settings.imagesBase(),
+                    "the dump's imagesDir", false);
+            checkResolvable(source, destination);
+        } catch (UsageException e) {
+            throw new MigrationException(null, Kind.USAGE, e.getMessage(), "");
+        }
         boolean tcpEstablished = s.tcpEstablished() || dump.tcpEstablished();
         Duration timeout = s.timeout() != null ? s.timeout() : settings.operationTimeout();
         Run run = new Run();
@@ -317,12 +330,14 @@ public final class MigrationEngine implements AutoCloseable {
         Run run = new Run();
         Deadline deadline = new Deadline(spec.timeout() != null ? spec.timeout() : settings.operationTimeout());
         String id = newId();
-        String root = spec.imagesDir() != null ? spec.imagesDir() : PageServerSpec.DEFAULT_IMAGES_ROOT;
+        String root = spec.imagesDir() != null ? spec.imagesDir() : settings.imagesBase();
         String dumpDir = root + "/" + id + ".dump";
         String pagesDir = root + "/" + id + ".pages";
         Progress p = new Progress();
         List<String> warnings = new ArrayList<>();
         try {
+            Paths.inside(root, settings.imagesBase(), "imagesDir", true);
+            checkResolvable(spec.from(), spec.to());
             run.begin(Phase.PREFLIGHT);
             // Both hosts at once, and every agent started before the source freezes.
             CompletableFuture<AgentSession> dstOpening = async(() -> open(spec.to()));
@@ -526,6 +541,7 @@ public final class MigrationEngine implements AutoCloseable {
         Run run = new Run();
         AgentSession session = null;
         try {
+            checkResolvable(host);
             run.begin(Phase.PREFLIGHT);
             session = open(host);
             CheckResult result = check(session, Phase.PREFLIGHT);
@@ -556,6 +572,7 @@ public final class MigrationEngine implements AutoCloseable {
         Run run = new Run();
         AgentSession session = null;
         try {
+            checkResolvable(source);
             run.begin(Phase.COMMIT);
             session = open(source);
             SourceRequest.Builder request = SourceRequest.newBuilder().setPid(pid);
@@ -1033,6 +1050,21 @@ public final class MigrationEngine implements AutoCloseable {
     private static void requireArgument(Object value, String what) throws MigrationException {
         if (value == null) {
             throw new MigrationException(null, Kind.USAGE, "the " + what + " is required", "");
+        }
+    }
+
+    /**
+     * A host name that does not resolve is a mistake to report before any host is touched (otherwise
+     * the other host would already have been prepared).
+     */
+    private static void checkResolvable(HostAddress... hosts) {
+        for (HostAddress host : hosts) {
+            try {
+                InetAddress.getByName(host.host());
+            } catch (UnknownHostException e) {
+                throw new UsageException("unknown host '" + host.host() + "': it does not resolve here; check the name "
+                        + "or give an IP address");
+            }
         }
     }
 

@@ -7,8 +7,8 @@ import java.time.Duration;
 /**
  * A whole migration of the tree rooted at {@code pid} from one host to another.
  *
- * @param imagesDir      root under which each migration makes its own directories on both hosts;
- *                       null: {@value PageServerSpec#DEFAULT_IMAGES_ROOT}
+ * @param imagesDir      root under which each migration makes its own directories on both hosts: the
+ *                       images base ({@link SshSettings#imagesBase()}, the default) or inside it
  * @param tmpfsSize      destination tmpfs size; null: sized from the workload's memory
  * @param tcpEstablished migrate established TCP connections
  * @param shellJob       the tree is a shell job

@@ -5,7 +5,8 @@ import java.time.Duration;
 /**
  * A detached page server on the destination.
  *
- * @param imagesDir where the images go; null: a new directory under {@value #DEFAULT_IMAGES_ROOT}
+ * @param imagesDir where the images go, inside the images base ({@link SshSettings#imagesBase()}); null: a
+ *                  new directory there
  * @param tmpfsSize size of the tmpfs mounted on imagesDir ("512M", "2G"); null: the destination's
  *                  available memory
  * @param address   address the page server listens on; null: the destination's address as the
@@ -17,8 +18,6 @@ import java.time.Duration;
  */
 public record PageServerSpec(String imagesDir, String tmpfsSize, String address, int port, Duration timeout,
                              boolean tls) {
-    public static final String DEFAULT_IMAGES_ROOT = "/var/lib/criu-migration/images";
-
     public PageServerSpec {
         imagesDir = Paths.absolute(imagesDir, "imagesDir");
         if (tmpfsSize != null && tmpfsSize.isBlank()) {

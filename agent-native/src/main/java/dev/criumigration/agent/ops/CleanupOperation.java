@@ -39,7 +39,7 @@ public final class CleanupOperation implements Operation<CleanupResult> {
 
   @Override
   public CleanupResult run(OperationContext context) throws AgentException, InterruptedException {
-    Path dir = WorkDir.imagesDir(request.getImagesDir());
+    Path dir = context.imagesBase().imagesDir(request.getImagesDir());
     CleanupResult.Builder result = CleanupResult.newBuilder().setImagesDir(dir.toString());
     if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
       context.listener().log(dir + " does not exist: nothing to clean up");

@@ -38,7 +38,7 @@ public final class DetachedPageServer {
   static PageServerResult start(PageServerRequest request, OperationContext context)
       throws AgentException, InterruptedException {
     List<String> command = new ArrayList<>(List.of(setsid(), javaExecutable(), "-cp",
-        System.getProperty("java.class.path"), DetachedPageServer.class.getName()));
+        System.getProperty("java.class.path"), DetachedPageServer.class.getName(), context.imagesBase().toString()));
     Process child;
     try {
       child = new ProcessBuilder(command).start();
@@ -89,7 +89,10 @@ public final class DetachedPageServer {
         + childErrors.toString(StandardCharsets.UTF_8).strip(), "");
   }
 
-  /** The detached copy: one AgentRequest on stdin, one AgentEvent on stdout, then the page server. */
+  /**
+   * The detached copy: one AgentRequest on stdin, one AgentEvent on stdout, then the page server.
+   * Its one argument is the images base directory of the agent that started it.
+   */
   public static void main(String[] args) throws IOException, InterruptedException {
     AgentRequest request = AgentRequest.parseDelimitedFrom(System.in);
     System.in.close();
@@ -102,7 +105,7 @@ public final class DetachedPageServer {
     try {
       PageServerOperation operation = new PageServerOperation(request.getPageServer());
       operation.run(new OperationContext(Deadline.after(Duration.ofMillis(request.getTimeoutMillis())),
-          new Cancellation(), listener, new CriuLauncher()));
+          new Cancellation(), listener, new CriuLauncher(), ImagesBase.of(args[0])));
       exit = 0;
     } catch (AgentException e) {
       listener.send(AgentEvent.newBuilder().setError(e.error()).build());

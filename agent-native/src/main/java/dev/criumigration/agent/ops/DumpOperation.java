@@ -50,7 +50,7 @@ public final class DumpOperation implements Operation<DumpResult> {
           "use leave_stopped for the step-by-step flow, commit_point when one controller owns the migration");
     }
     int pid = SourceProcess.check(request.getPid());
-    Path dir = WorkDir.imagesDir(request.getImagesDir());
+    Path dir = context.imagesBase().imagesDir(request.getImagesDir());
     CriuOpts.Builder opts = CriuOptions.inDirectory(dir, LOG)
         .setPid(pid)
         .setLeaveStopped(request.getLeaveStopped())

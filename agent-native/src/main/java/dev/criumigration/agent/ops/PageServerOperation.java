@@ -64,8 +64,8 @@ public final class PageServerOperation implements Operation<PageServerResult> {
   /** The checked request: the images directory, the tmpfs size (0: none), address and port. */
   record Settings(Path dir, long tmpfsBytes, String address, int port) {}
 
-  Settings settings() throws AgentException {
-    Path dir = WorkDir.imagesDir(request.getImagesDir());
+  Settings settings(ImagesBase base) throws AgentException {
+    Path dir = base.imagesDir(request.getImagesDir());
     long tmpfsBytes = request.getTmpfsSize().isBlank() ? 0 : Arguments.parseSize(request.getTmpfsSize());
     String address = request.getAddress().isBlank() ? DEFAULT_ADDRESS : request.getAddress().trim();
     if (!ADDRESS.matcher(address).matches()) {
@@ -77,7 +77,7 @@ public final class PageServerOperation implements Operation<PageServerResult> {
 
   @Override
   public PageServerResult run(OperationContext context) throws AgentException, InterruptedException {
-    Settings settings = settings();
+    Settings settings = settings(context.imagesBase());
     PageStreamTls.check(request.getTls(), request.getTlsPem(), true);
     context.criu().binary();  // no CRIU: say so before anything is made
     if (request.getDetach()) {

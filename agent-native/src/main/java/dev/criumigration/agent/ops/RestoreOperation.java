@@ -43,7 +43,7 @@ public final class RestoreOperation implements Operation<RestoreResult> {
   @Override
   public RestoreResult run(OperationContext context) throws AgentException, InterruptedException {
     long started = System.nanoTime();
-    Path dir = WorkDir.imagesDir(request.getImagesDir());
+    Path dir = context.imagesBase().imagesDir(request.getImagesDir());
     if (!Files.isDirectory(dir)) {
       throw AgentException.usage(dir + " does not exist", "give the directory the images were put into");
     }

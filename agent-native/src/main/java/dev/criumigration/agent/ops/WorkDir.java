@@ -44,18 +44,6 @@ final class WorkDir {
     this.record = record;
   }
 
-  /** The images directory of a request: an absolute path, required. */
-  static Path imagesDir(String text) throws AgentException {
-    if (text == null || text.isBlank()) {
-      throw AgentException.usage("no images directory given", "give one with --images-dir DIR");
-    }
-    Path path = Path.of(text);
-    if (!path.isAbsolute()) {
-      path = path.toAbsolutePath();
-    }
-    return path.normalize();
-  }
-
   /** An existing directory, with the agent's record of it if it has one. */
   static Optional<WorkDir> existing(Path dir) throws AgentException {
     if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {

@@ -86,8 +86,8 @@ public final class MigrateMain implements Callable<Integer> {
     Integer pid;
 
     @Option(names = "--images-dir", paramLabel = "DIR",
-            description = "Where each migration makes its directories on both hosts (default: "
-                    + PageServerSpec.DEFAULT_IMAGES_ROOT + ").")
+            description = "Where each migration makes its directories on both hosts: the images base (the "
+                    + "default) or a directory inside it.")
     String imagesDir;
 
     @Option(names = "--tmpfs-size", paramLabel = "SIZE",
@@ -235,7 +235,8 @@ public final class MigrateMain implements Callable<Integer> {
                 description = "State file for the next steps (written).")
         Path state;
 
-        @Option(names = "--images-dir", paramLabel = "DIR", description = "Images directory on the destination.")
+        @Option(names = "--images-dir", paramLabel = "DIR",
+                description = "Images directory on the destination, inside the images base (default: a new one).")
         String imagesDir;
 
         @Option(names = "--tmpfs-size", paramLabel = "SIZE", description = "tmpfs size (default: available memory).")
@@ -291,7 +292,8 @@ public final class MigrateMain implements Callable<Integer> {
                 description = "State file written by page-server (read and updated).")
         Path state;
 
-        @Option(names = "--images-dir", paramLabel = "DIR", description = "Images directory on the source.")
+        @Option(names = "--images-dir", paramLabel = "DIR",
+                description = "Images directory on the source, inside the images base (default: beside the pages).")
         String imagesDir;
 
         @Option(names = "--tcp-established", description = "Dump established TCP connections.")
