@@ -5,6 +5,7 @@ import dev.criumigration.agent.protocol.AgentRequest;
 import dev.criumigration.agent.protocol.CheckRequest;
 import dev.criumigration.agent.protocol.CheckResult;
 import dev.criumigration.agent.protocol.CleanupRequest;
+import dev.criumigration.agent.protocol.CleanupResult;
 import dev.criumigration.agent.protocol.CommitDecision;
 import dev.criumigration.agent.protocol.DumpRequest;
 import dev.criumigration.agent.protocol.DumpResult;
@@ -157,7 +158,8 @@ public final class MigrationEngine implements AutoCloseable {
         requireArgument(spec, "dump spec");
         requireArgument(pageServer, "page server");
         HostAddress pageServerHost = hostOf(pageServer.host(), "the page server's host");
-        Run run = new Run();
+        Deadline deadline = new Deadline(spec.timeout() != null ? spec.timeout() : settings.operationTimeout());
+        Run run = new Run(deadline);
         String imagesDir = spec.imagesDir() != null ? spec.imagesDir() : siblingDir(pageServer.imagesDir(), ".dump");
         AgentSession src = null;
         boolean dumpStarted = false;
@@ -168,7 +170,6 @@ public final class MigrationEngine implements AutoCloseable {
             checkResolvable(source, pageServerHost);
             run.begin(Phase.DUMP);
             src = open(source);
-            Duration timeout = spec.timeout() != null ? spec.timeout() : settings.operationTimeout();
             DumpRequest.Builder request = DumpRequest.newBuilder().setPid(spec.pid()).setImagesDir(imagesDir)
                     .setPageServerHost(pageServer.address()).setPageServerPort(pageServer.port())
                     .setLeaveStopped(spec.leaveStopped()).setTcpEstablished(spec.tcpEstablished())
@@ -180,7 +181,7 @@ public final class MigrationEngine implements AutoCloseable {
             }
             dumpStarted = true;
             long startNanos = System.nanoTime();
-            DumpResult dump = src.call(AgentRequest.newBuilder().setDump(request), timeout,
+            DumpResult dump = src.call(AgentRequest.newBuilder().setDump(request), deadline.remaining(Phase.DUMP),
                     progressTo(Phase.DUMP, null)).getDump();
             long durationMillis = (System.nanoTime() - startNanos) / 1_000_000;
             DumpInfo info = new DumpInfo(source.toString(), spec.pid(), imagesDir, dump.getLeftStopped(),
@@ -237,8 +238,8 @@ public final class MigrationEngine implements AutoCloseable {
             throw new MigrationException(null, Kind.USAGE, e.getMessage(), "");
         }
         boolean tcpEstablished = s.tcpEstablished() || dump.tcpEstablished();
-        Duration timeout = s.timeout() != null ? s.timeout() : settings.operationTimeout();
-        Run run = new Run();
+        Deadline deadline = new Deadline(s.timeout() != null ? s.timeout() : settings.operationTimeout());
+        Run run = new Run(deadline);
         long startNanos = System.nanoTime();
         AgentSession src = null;
         AgentSession dst = null;
@@ -248,12 +249,13 @@ public final class MigrationEngine implements AutoCloseable {
             run.begin(Phase.COPY_IMAGES);
             dst = open(destination);
             src = open(source);
-            copyImages(src, dump.imagesDir(), dst, imagesDir, timeout);
+            copyImages(src, dump.imagesDir(), dst, imagesDir, deadline.remaining(Phase.COPY_IMAGES));
             run.end();
 
             run.begin(Phase.PAGE_SERVER_STATUS);
             PageServerStatus status = dst.call(AgentRequest.newBuilder().setPageServerStatus(
-                    PageServerStatusRequest.newBuilder().setImagesDir(imagesDir)), timeout, null).getPageServerStatus();
+                    PageServerStatusRequest.newBuilder().setImagesDir(imagesDir)), deadline.remaining(Phase.PAGE_SERVER_STATUS),
+                    null).getPageServerStatus();
             if (status.getState() != PageServerStatus.State.FINISHED_OK) {
                 throw new MigrationException(Phase.PAGE_SERVER_STATUS, Kind.REMOTE, "the page server on " + destination
                         + " did not finish successfully (state " + status.getState() + ", exit status "
@@ -262,7 +264,8 @@ public final class MigrationEngine implements AutoCloseable {
             run.end();
 
             run.begin(Phase.RESTORE);
-            RestoreResult restored = restore(dst, imagesDir, tcpEstablished, dump.shellJob(), true, timeout);
+            RestoreResult restored = restore(dst, imagesDir, tcpEstablished, dump.shellJob(), true,
+                    deadline.remaining(Phase.RESTORE));
             restoredPid = restored.getPid();
             confirmRunning(dst, restoredPid);
             run.end();
@@ -270,7 +273,7 @@ public final class MigrationEngine implements AutoCloseable {
             run.begin(Phase.COMMIT);
             if (s.killSource()) {
                 SourceResult killed = src.call(AgentRequest.newBuilder().setKill(
-                        SourceRequest.newBuilder().setPid(dump.pid())), timeout, null).getSource();
+                        SourceRequest.newBuilder().setPid(dump.pid())), deadline.remaining(Phase.COMMIT), null).getSource();
                 sourceKilled = true;
                 listener.log("source tree " + dump.pid() + " on " + source + " " + killed.getAction());
             } else {
@@ -289,6 +292,14 @@ public final class MigrationEngine implements AutoCloseable {
             MigrationException failure = failure(run, e);
             if (sourceKilled) {
                 // Past the commit: the destination runs the tree; only clean-up failed.
+                throw failure;
+            }
+            if (failure.phase() == Phase.COMMIT && restoredPid > 0 && !sourceExists(source, dump.pid())) {
+                // The kill went through but its answer was lost: the destination's copy is the only one.
+                listener.warning("the source tree " + dump.pid() + " is gone and " + destination + " runs it as PID "
+                        + restoredPid + ": the migration went through, only the confirmation was lost");
+                cleanup(dst, destination, imagesDir);
+                cleanup(src, source, dump.imagesDir());
                 throw failure;
             }
             killRestoredTree(dst, destination, restoredPid);
@@ -327,8 +338,8 @@ public final class MigrationEngine implements AutoCloseable {
      */
     public MigrationReport migrate(MigrationSpec spec) throws MigrationException {
         requireArgument(spec, "migration spec");
-        Run run = new Run();
         Deadline deadline = new Deadline(spec.timeout() != null ? spec.timeout() : settings.operationTimeout());
+        Run run = new Run(deadline);
         String id = newId();
         String root = spec.imagesDir() != null ? spec.imagesDir() : settings.imagesBase();
         String dumpDir = root + "/" + id + ".dump";
@@ -530,6 +541,62 @@ public final class MigrationEngine implements AutoCloseable {
                 p.pageServerAgent.cancelQuietly(p.pageServerCall);
             }
             p.pageServerAgent.close(ROLLBACK_STEP);
+        }
+    }
+
+    // ---- giving up a step-by-step migration -------------------------------------------------------
+
+    /**
+     * Gives up a step-by-step migration, after any step or when its controller died during one: on the
+     * destination kills a tree restored from the page server's images (a restore step that did not
+     * finish), stops the page server and removes its images; then resumes the source tree that
+     * {@code dump} left stopped and removes its images. The source is not resumed unless the destination
+     * was cleared: never two copies. {@code dump} may be null (only a page server was started).
+     *
+     * @return true when the source runs (or there was no dump)
+     */
+    public boolean abort(PageServerInfo pageServer, DumpInfo dump) throws MigrationException {
+        PageServerInfo server = dump != null ? dump.pageServer() : pageServer;
+        requireArgument(server, "page server");
+        HostAddress pageServerHost = hostOf(server.host(), "the page server's host");
+        HostAddress source = dump == null ? null : hostOf(dump.source(), "the dump's source");
+        try {
+            Paths.inside(Paths.absolute(server.imagesDir(), "the page server's imagesDir"), settings.imagesBase(),
+                    "the page server's imagesDir", false);
+            if (dump != null) {
+                Paths.inside(Paths.absolute(dump.imagesDir(), "the dump's imagesDir"), settings.imagesBase(),
+                        "the dump's imagesDir", false);
+                checkResolvable(source);
+            }
+            checkResolvable(pageServerHost);
+        } catch (UsageException e) {
+            throw new MigrationException(null, Kind.USAGE, e.getMessage(), "");
+        }
+        // The destination first: a tree restored there goes before the source may run again.
+        boolean cleared = cleanup(null, pageServerHost, server.imagesDir(), true);
+        if (dump == null) {
+            return true;
+        }
+        if (!cleared) {
+            throw new MigrationException(null, Kind.REMOTE, "could not clear " + server.imagesDir() + " on "
+                    + pageServerHost + ", where a restored copy of the tree may run: the source tree " + dump.pid()
+                    + " on " + source + " stays stopped", "once no copy runs on " + pageServerHost + ", resume the "
+                    + "source with: criu-migrate resume --from " + source + " --pid " + dump.pid());
+        }
+        boolean runs = resumeSource(null, source, dump.pid());
+        cleanup(null, source, dump.imagesDir());
+        return runs;
+    }
+
+    /** Whether the tree's root still exists (running or stopped) on the host; true when that cannot be told. */
+    private boolean sourceExists(HostAddress source, int pid) {
+        try (AgentSession probe = open(source, true)) {
+            char state = HostProbe.state(probe.host(), pid);
+            return state != 0 && state != 'Z' && state != 'X';
+        } catch (MigrationException e) {
+            listener.warning("cannot tell whether the source tree " + pid + " on " + source + " still exists: "
+                    + e.getMessage());
+            return true;
         }
     }
 
@@ -891,16 +958,27 @@ public final class MigrationEngine implements AutoCloseable {
 
     /** Removes a dump's images, or a page server with its tmpfs and images, on a host. */
     private void cleanup(AgentSession session, HostAddress host, String imagesDir) {
+        cleanup(session, host, imagesDir, false);
+    }
+
+    /** As above; {@code killRestored} also ends a tree restored from there. True when it all went. */
+    private boolean cleanup(AgentSession session, HostAddress host, String imagesDir, boolean killRestored) {
         boolean own = false;
         try {
             if (session == null || !session.host().isOpen()) {
                 session = open(host, true);
                 own = true;
             }
-            session.callWhateverHappened(AgentRequest.newBuilder().setCleanup(
-                    CleanupRequest.newBuilder().setImagesDir(imagesDir)), ROLLBACK_STEP);
+            CleanupResult result = session.callWhateverHappened(AgentRequest.newBuilder().setCleanup(
+                    CleanupRequest.newBuilder().setImagesDir(imagesDir).setKillRestored(killRestored)), ROLLBACK_STEP)
+                    .getCleanup();
+            if (result.getRestoredKilled() > 0) {
+                listener.log("killed the tree restored on " + host + " (PID " + result.getRestoredKilled() + ")");
+            }
+            return true;
         } catch (MigrationException e) {
             listener.warning("cleaning up " + imagesDir + " on " + host + " failed: " + e.getMessage());
+            return false;
         } finally {
             if (own) {
                 close(session);
@@ -993,17 +1071,32 @@ public final class MigrationEngine implements AutoCloseable {
         return new MigrationException(null, Kind.CANCELLED, "the migration was cancelled", "");
     }
 
-    /** Times phases for the listener and the report; remembers the one running for failures. */
+    /**
+     * Times phases for the listener and the report; remembers the one running for failures. With a
+     * deadline, no phase but the clean-up starts once it has passed.
+     */
     private final class Run {
         final List<PhaseTiming> timings = new ArrayList<>();
+        final Deadline deadline;
         Phase current;
         long startNanos;
+
+        Run() {
+            this(null);
+        }
+
+        Run(Deadline deadline) {
+            this.deadline = deadline;
+        }
 
         void begin(Phase phase) throws MigrationException {
             checkCancelled();
             current = phase;
             startNanos = System.nanoTime();
             listener.phaseStarted(phase);
+            if (deadline != null && phase != Phase.CLEANUP) {
+                deadline.remaining(phase);
+            }
         }
 
         void end() {

@@ -2,6 +2,7 @@ package dev.criumigration.agent.ops;
 
 import dev.criumigration.agent.protocol.AgentEvent;
 import dev.criumigration.agent.protocol.AgentRequest;
+import dev.criumigration.agent.protocol.CleanupResult;
 import dev.criumigration.agent.protocol.ErrorKind;
 import dev.criumigration.agent.protocol.PageServerListening;
 import dev.criumigration.agent.protocol.PageServerRequest;
@@ -108,16 +109,30 @@ public final class DetachedPageServer {
           new Cancellation(), listener, new CriuLauncher(), ImagesBase.of(args[0])));
       exit = 0;
     } catch (AgentException e) {
+      boolean listened = listener.sent;
       listener.send(AgentEvent.newBuilder().setError(e.error()).build());
+      if (e.kind() == ErrorKind.TIMEOUT && listened) {
+        // No dump came in its time: nothing will be restored from here, and its controller may be gone.
+        removeQuietly(request.getPageServer().getImagesDir(), args[0]);
+      }
       exit = 1;
     }
     System.exit(exit);
   }
 
+  private static void removeQuietly(String imagesDir, String base) throws InterruptedException {
+    try {
+      CleanupOperation.clean(ImagesBase.of(base).imagesDir(imagesDir), OperationListener.SILENT,
+          CleanupResult.newBuilder());
+    } catch (AgentException e) {
+      // Its record says what happened; cleanup can still remove it.
+    }
+  }
+
   /** Sends the first event (listening, or the error that came instead) and closes the pipes. */
   private static final class Handshake implements OperationListener {
     private final OutputStream out;
-    private boolean sent;
+    private volatile boolean sent;
 
     Handshake(OutputStream out) {
       this.out = out;

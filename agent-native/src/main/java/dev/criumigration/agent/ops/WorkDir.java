@@ -5,6 +5,7 @@ import com.google.protobuf.Message;
 import com.google.protobuf.util.JsonFormat;
 import dev.criumigration.agent.nativeio.Mounts;
 import dev.criumigration.agent.ops.records.PageServerRecord;
+import dev.criumigration.agent.ops.records.ProcessRef;
 import dev.criumigration.agent.ops.records.WorkDirRecord;
 import dev.criumigration.agent.protocol.ErrorKind;
 import java.io.IOException;
@@ -151,6 +152,12 @@ final class WorkDir {
     } catch (IOException e) {
       throw AgentException.of(ErrorKind.IO, "cannot list " + dir + ": " + e.getMessage(), "");
     }
+    save();
+  }
+
+  /** Remembers the tree restored from this directory, for a cleanup that gives the migration up. */
+  void recordRestored(ProcessRef root) throws AgentException {
+    record = record.toBuilder().setRestored(root).build();
     save();
   }
 

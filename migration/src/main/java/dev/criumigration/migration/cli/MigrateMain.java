@@ -46,8 +46,8 @@ import java.util.concurrent.TimeUnit;
             "source killed. Any failure resumes the source and cleans the destination.",
             "Without a subcommand it migrates; the subcommands are the same steps one by one."},
         subcommands = {MigrateMain.PageServerCommand.class, MigrateMain.DumpCommand.class,
-            MigrateMain.RestoreCommand.class, MigrateMain.ResumeCommand.class, MigrateMain.KillCommand.class,
-            MigrateMain.CheckCommand.class},
+            MigrateMain.RestoreCommand.class, MigrateMain.AbortCommand.class, MigrateMain.ResumeCommand.class,
+            MigrateMain.KillCommand.class, MigrateMain.CheckCommand.class},
         footerHeading = "%nExamples:%n",
         footer = {
             "  criu-migrate --from root@src.example:22 --to root@dst.example --pid 4242",
@@ -59,6 +59,7 @@ import java.util.concurrent.TimeUnit;
             "  criu-migrate page-server --to dst --state /tmp/m.json",
             "  criu-migrate dump --from src --pid 4242 --state /tmp/m.json",
             "  criu-migrate restore --state /tmp/m.json",
+            "  criu-migrate abort --state /tmp/m.json     # give up after any step: the source runs on",
             "",
             "From cron or a systemd timer: use --json and the exit status (0 ok, 1 failed, 2 usage error);",
             "SIGTERM or Ctrl-C during a migration rolls it back (the source resumes) before exiting.",
@@ -363,6 +364,41 @@ public final class MigrateMain implements Callable<Integer> {
                 print(command, connection, info.toMap(), "restored on " + info.destination() + " as PID " + info.pid()
                         + (info.sourceKilled() ? "; the source was killed" : "; the source stays stopped"));
                 return OK;
+            });
+        }
+    }
+
+    @Command(name = "abort", mixinStandardHelpOptions = true, sortOptions = false,
+            description = {"Gives up a step-by-step migration after any step (or when a step's controller died):",
+                "kills a tree restored from the page server's images, stops the page server and removes the images",
+                "on both hosts, then resumes the source a dump left stopped."})
+    static final class AbortCommand implements Callable<Integer> {
+        @Spec
+        CommandSpec command;
+
+        @Mixin
+        ConnectionOptions connection;
+
+        @Option(names = "--state", required = true, paramLabel = "FILE",
+                description = "State file written by page-server (and dump).")
+        Path state;
+
+        @Override
+        public Integer call() {
+            Map<String, Object> document = StateFile.read(state);
+            PageServerInfo pageServer = PageServerInfo.fromMap(StateFile.section(document, "pageServer", state,
+                    "criu-migrate page-server"));
+            DumpInfo dump = document.get("dump") instanceof Map<?, ?> dumpMap ? DumpInfo.fromMap(dumpMap) : null;
+            return withEngine(command, connection, null, engine -> {
+                boolean sourceRuns = engine.abort(pageServer, dump);
+                Map<String, Object> result = new LinkedHashMap<>();
+                result.put("aborted", true);
+                result.put("sourceRuns", sourceRuns);
+                print(command, connection, result, dump == null ? "page server stopped and its images removed"
+                        : sourceRuns ? "the source tree " + dump.pid() + " on " + dump.source() + " runs again; "
+                        + "images removed on both hosts" : "images removed; the source tree " + dump.pid()
+                        + " on " + dump.source() + " could not be confirmed running (see the warnings)");
+                return sourceRuns ? OK : FAILED;
             });
         }
     }
