@@ -4,8 +4,8 @@ import java.time.Duration;
 
 /** The end of a whole engine call: each step gets what is left, capped by its own limit. */
 final class Deadline {
-    /** How far tests have moved every deadline's clock on ({@link #fastForward}); 0 otherwise. */
-    private static final java.util.concurrent.atomic.AtomicLong skewNanos = new java.util.concurrent.atomic.AtomicLong();
+    /** Set by the fault tests ({@link #capAll}): no deadline ends after it. Null otherwise. */
+    private static volatile Long testCapNanos;
 
     private final long endNanos;
     private final Duration total;
@@ -21,7 +21,9 @@ final class Deadline {
 
     /** Time left, at least one millisecond past zero so that a call fails by its own timeout. */
     Duration remaining(Phase phase) throws MigrationException {
-        long left = endNanos - System.nanoTime() - skewNanos.get();
+        Long cap = testCapNanos;
+        long now = System.nanoTime();
+        long left = cap == null ? endNanos - now : Math.min(endNanos - now, cap - now);
         if (left <= 0) {
             throw new MigrationException(phase, MigrationException.Kind.TIMEOUT, "the deadline of "
                     + total.toSeconds() + " s passed", "raise --timeout if the workload is large");
@@ -29,16 +31,16 @@ final class Deadline {
         return Duration.ofNanos(left);
     }
 
-    /**
-     * For the fault tests: makes every deadline's clock run {@code ahead} faster from now on, as if that
-     * much time had passed ({@link Duration#ZERO} puts it back). Not for production use.
-     */
-    static void fastForward(Duration ahead) {
-        skewNanos.set(ahead.toNanos());
-    }
-
     Duration remaining(Phase phase, Duration cap) throws MigrationException {
         Duration left = remaining(phase);
         return left.compareTo(cap) < 0 ? left : cap;
+    }
+
+    /**
+     * For the fault tests only: from now on no deadline ends later than {@code within} from now, as if
+     * the migration had run that long; null lifts the cap.
+     */
+    static void capAll(Duration within) {
+        testCapNanos = within == null ? null : System.nanoTime() + within.toNanos();
     }
 }

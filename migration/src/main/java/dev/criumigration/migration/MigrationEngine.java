@@ -31,6 +31,7 @@ import dev.criumigration.migration.deploy.AgentDeployer;
 import dev.criumigration.migration.remote.RemoteAgent;
 import dev.criumigration.migration.ssh.CommandResult;
 import dev.criumigration.migration.ssh.HostAddress;
+import dev.criumigration.migration.ssh.RemoteHost;
 import dev.criumigration.migration.ssh.SshConnector;
 
 import java.net.InetAddress;
@@ -247,8 +248,10 @@ public final class MigrationEngine implements AutoCloseable {
         boolean sourceKilled = false;
         try {
             run.begin(Phase.COPY_IMAGES);
-            dst = open(destination);
-            src = open(source);
+            CompletableFuture<AgentSession> dstOpening = async(() -> open(destination));
+            CompletableFuture<AgentSession> srcOpening = async(() -> open(source));
+            dst = awaitOrClose(dstOpening, srcOpening);
+            src = await(srcOpening);
             copyImages(src, dump.imagesDir(), dst, imagesDir, deadline.remaining(Phase.COPY_IMAGES));
             run.end();
 
@@ -412,10 +415,12 @@ public final class MigrationEngine implements AutoCloseable {
             run.end();
 
             run.begin(Phase.COPY_IMAGES);
+            requireFrozen(p, spec);
             copyImages(p.src, dumpDir, p.dst, pagesDir, deadline.remaining(Phase.COPY_IMAGES));
             run.end();
 
             run.begin(Phase.PAGE_SERVER_STATUS);
+            requireFrozen(p, spec);
             PageServerResult pageServerResult = p.pageServerAgent.await(p.pageServerCall).getPageServer();
             if (pageServerResult.getExitStatus() != 0) {
                 throw new MigrationException(Phase.PAGE_SERVER_STATUS, Kind.REMOTE, "the page server on " + spec.to()
@@ -424,6 +429,7 @@ public final class MigrationEngine implements AutoCloseable {
             run.end();
 
             run.begin(Phase.RESTORE);
+            requireFrozen(p, spec);
             RestoreResult restored = restore(p.dst, pagesDir, spec.tcpEstablished(), spec.shellJob(), false,
                     deadline.remaining(Phase.RESTORE));
             p.restoredPid = restored.getPid();
@@ -431,6 +437,7 @@ public final class MigrationEngine implements AutoCloseable {
             run.end();
 
             run.begin(Phase.COMMIT);
+            requireFrozen(p, spec);
             p.committed = true;
             p.dumpAgent.send(AgentRequest.newBuilder().setDecision(CommitDecision.newBuilder()
                     .setDumpRequestId(p.dumpCall.id()).setCommit(true)));
@@ -511,6 +518,27 @@ public final class MigrationEngine implements AutoCloseable {
     }
 
     /**
+     * The source must still wait, frozen, at the commit point. A dump that ended before the commit (its
+     * CRIU or its agent gone) has resumed it: nothing may be restored or committed any more.
+     */
+    private static void requireFrozen(Progress p, MigrationSpec spec) throws MigrationException {
+        if (!p.dumpCall.result().isDone()) {
+            return;
+        }
+        try {
+            p.dumpCall.result().join();
+        } catch (java.util.concurrent.CompletionException e) {
+            if (e.getCause() instanceof MigrationException failure) {
+                throw new MigrationException(null, failure.kind(), "the dump ended before the commit: "
+                        + failure.getMessage(), failure.hint(), failure.sourceResumed(), failure.criuLogExcerpt(),
+                        failure);
+            }
+        }
+        throw new MigrationException(null, Kind.REMOTE, "the dump on " + spec.from() + " ended before the commit",
+                "");
+    }
+
+    /**
      * Tells the source agent to abort the dump (a frozen tree is resumed by CRIU) and waits for the
      * dump's outcome. A lost agent needs nothing: its channel closing makes it resume the tree.
      */
@@ -547,15 +575,14 @@ public final class MigrationEngine implements AutoCloseable {
     // ---- giving up a step-by-step migration -------------------------------------------------------
 
     /**
-     * Gives up a step-by-step migration, after any step or when its controller died during one: on the
-     * destination kills a tree restored from the page server's images (a restore step that did not
-     * finish), stops the page server and removes its images; then resumes the source tree that
-     * {@code dump} left stopped and removes its images. The source is not resumed unless the destination
-     * was cleared: never two copies. {@code dump} may be null (only a page server was started).
-     *
-     * @return true when the source runs (or there was no dump)
+     * Gives up a step-by-step migration, after any step or when its controller died during one. When
+     * the source tree still exists: on the destination kills a tree restored from the page server's
+     * images (a restore step that did not finish), stops the page server and removes its images, and
+     * only then resumes the source that {@code dump} left stopped (never two copies). When the source is
+     * already gone, the restore step had finished the migration: the restored tree is left running and
+     * only the images are removed. {@code dump} may be null (only a page server was started).
      */
-    public boolean abort(PageServerInfo pageServer, DumpInfo dump) throws MigrationException {
+    public AbortOutcome abort(PageServerInfo pageServer, DumpInfo dump) throws MigrationException {
         PageServerInfo server = dump != null ? dump.pageServer() : pageServer;
         requireArgument(server, "page server");
         HostAddress pageServerHost = hostOf(server.host(), "the page server's host");
@@ -572,12 +599,19 @@ public final class MigrationEngine implements AutoCloseable {
         } catch (UsageException e) {
             throw new MigrationException(null, Kind.USAGE, e.getMessage(), "");
         }
-        // The destination first: a tree restored there goes before the source may run again.
-        boolean cleared = cleanup(null, pageServerHost, server.imagesDir(), true);
         if (dump == null) {
-            return true;
+            cleanup(null, pageServerHost, server.imagesDir(), false);
+            return AbortOutcome.PAGE_SERVER_REMOVED;
         }
-        if (!cleared) {
+        if (!sourceExists(source, dump.pid())) {
+            listener.warning("the source tree " + dump.pid() + " on " + source + " is gone: the restore step had "
+                    + "finished the migration, so the tree restored on " + pageServerHost + " stays");
+            cleanup(null, pageServerHost, server.imagesDir(), false);
+            cleanup(null, source, dump.imagesDir());
+            return AbortOutcome.ALREADY_MIGRATED;
+        }
+        // The destination first: a tree restored there goes before the source may run again.
+        if (!cleanup(null, pageServerHost, server.imagesDir(), true)) {
             throw new MigrationException(null, Kind.REMOTE, "could not clear " + server.imagesDir() + " on "
                     + pageServerHost + ", where a restored copy of the tree may run: the source tree " + dump.pid()
                     + " on " + source + " stays stopped", "once no copy runs on " + pageServerHost + ", resume the "
@@ -585,13 +619,13 @@ public final class MigrationEngine implements AutoCloseable {
         }
         boolean runs = resumeSource(null, source, dump.pid());
         cleanup(null, source, dump.imagesDir());
-        return runs;
+        return runs ? AbortOutcome.SOURCE_RESUMED : AbortOutcome.SOURCE_NOT_CONFIRMED;
     }
 
     /** Whether the tree's root still exists (running or stopped) on the host; true when that cannot be told. */
     private boolean sourceExists(HostAddress source, int pid) {
-        try (AgentSession probe = open(source, true)) {
-            char state = HostProbe.state(probe.host(), pid);
+        try (RemoteHost probe = ssh.connect(source)) {
+            char state = HostProbe.state(probe, pid);
             return state != 0 && state != 'Z' && state != 'X';
         } catch (MigrationException e) {
             listener.warning("cannot tell whether the source tree " + pid + " on " + source + " still exists: "
@@ -830,14 +864,15 @@ public final class MigrationEngine implements AutoCloseable {
      */
     private TlsPem dumpCertificates(HostAddress pageServerHost, PageServerInfo pageServer) throws MigrationException {
         String dir = pageServer.imagesDir() + "/.criu-agent/tls/";
-        try (AgentSession dst = open(pageServerHost)) {
+        checkCancelled();
+        try (RemoteHost dst = ssh.connect(pageServerHost)) {
             return TlsPem.newBuilder().setCaCert(readPem(dst, dir + "ca.pem")).setCert(readPem(dst, dir + "peer-cert.pem"))
                     .setKey(readPem(dst, dir + "peer-key.pem")).build();
         }
     }
 
-    private static String readPem(AgentSession host, String path) throws MigrationException {
-        CommandResult result = host.host().run(List.of("cat", "--", path), true);
+    private static String readPem(RemoteHost host, String path) throws MigrationException {
+        CommandResult result = host.run(List.of("cat", "--", path), true);
         if (!result.ok() || !result.stdout().startsWith("-----BEGIN ")) {
             throw new MigrationException(Phase.DUMP, Kind.REMOTE, "the page server on " + host + " has no TLS file "
                     + path + " (" + (result.ok() ? "not PEM" : result.firstErrorLine()) + ")",

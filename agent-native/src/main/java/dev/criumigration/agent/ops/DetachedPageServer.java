@@ -68,10 +68,10 @@ public final class DetachedPageServer {
           ? HANDSHAKE_TIMEOUT : context.deadline().remaining();
       handshake = reply.get(wait.toMillis(), TimeUnit.MILLISECONDS);
     } catch (TimeoutException e) {
-      child.destroyForcibly();
+      stop(child, request, context);
       throw AgentException.of(ErrorKind.TIMEOUT, "the detached page server did not start listening in time", "");
     } catch (IOException | ExecutionException e) {
-      child.destroyForcibly();
+      stop(child, request, context);
       throw AgentException.of(ErrorKind.IO, "cannot talk to the detached page server: " + e.getMessage(), "");
     }
     if (handshake != null && handshake.hasListening()) {
@@ -83,6 +83,11 @@ public final class DetachedPageServer {
     }
     if (handshake != null && handshake.hasError()) {
       throw new AgentException(handshake.getError());
+    }
+    if (context.cancellation().isCancelled()) {
+      stop(child, request, context);
+      throw AgentException.of(ErrorKind.CANCELLED, "the detached page server was stopped before it listened: "
+          + context.cancellation().reason(), "");
     }
     child.waitFor(5, TimeUnit.SECONDS);
     drain.join(1000);
@@ -118,6 +123,14 @@ public final class DetachedPageServer {
       exit = 1;
     }
     System.exit(exit);
+  }
+
+  /** Kills a copy that did not get to listen, and removes what it made (a tmpfs, the directory). */
+  private static void stop(Process child, PageServerRequest request, OperationContext context)
+      throws InterruptedException {
+    child.destroyForcibly();
+    child.waitFor(10, TimeUnit.SECONDS);
+    removeQuietly(request.getImagesDir(), context.imagesBase().toString());
   }
 
   private static void removeQuietly(String imagesDir, String base) throws InterruptedException {

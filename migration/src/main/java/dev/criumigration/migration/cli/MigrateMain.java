@@ -1,5 +1,6 @@
 package dev.criumigration.migration.cli;
 
+import dev.criumigration.migration.AbortOutcome;
 import dev.criumigration.migration.DumpInfo;
 import dev.criumigration.migration.DumpSpec;
 import dev.criumigration.migration.Json;
@@ -390,15 +391,19 @@ public final class MigrateMain implements Callable<Integer> {
                     "criu-migrate page-server"));
             DumpInfo dump = document.get("dump") instanceof Map<?, ?> dumpMap ? DumpInfo.fromMap(dumpMap) : null;
             return withEngine(command, connection, null, engine -> {
-                boolean sourceRuns = engine.abort(pageServer, dump);
+                AbortOutcome outcome = engine.abort(pageServer, dump);
                 Map<String, Object> result = new LinkedHashMap<>();
-                result.put("aborted", true);
-                result.put("sourceRuns", sourceRuns);
-                print(command, connection, result, dump == null ? "page server stopped and its images removed"
-                        : sourceRuns ? "the source tree " + dump.pid() + " on " + dump.source() + " runs again; "
-                        + "images removed on both hosts" : "images removed; the source tree " + dump.pid()
-                        + " on " + dump.source() + " could not be confirmed running (see the warnings)");
-                return sourceRuns ? OK : FAILED;
+                result.put("outcome", outcome.name());
+                print(command, connection, result, switch (outcome) {
+                    case PAGE_SERVER_REMOVED -> "the page server was stopped and its images removed";
+                    case SOURCE_RESUMED -> "the source tree " + dump.pid() + " on " + dump.source() + " runs again; "
+                            + "the images were removed on both hosts";
+                    case SOURCE_NOT_CONFIRMED -> "the images were removed; the source tree " + dump.pid() + " on "
+                            + dump.source() + " could not be confirmed running (see the warnings)";
+                    case ALREADY_MIGRATED -> "the source was already gone: the tree runs on " + pageServer.host()
+                            + "; the images were removed";
+                });
+                return outcome == AbortOutcome.SOURCE_NOT_CONFIRMED ? FAILED : OK;
             });
         }
     }

@@ -23,17 +23,20 @@ final class StateFile {
             throw new UsageException("state file " + file + " does not exist or is not readable: give the file "
                     + "written by the previous step (--state)");
         }
+        Object document;
         try {
-            Object document = Json.parse(Files.readString(file, StandardCharsets.UTF_8));
-            if (!(document instanceof Map<?, ?> map)) {
-                throw new UsageException("state file " + file + " does not hold a JSON object");
-            }
-            Map<String, Object> state = new LinkedHashMap<>();
-            map.forEach((key, value) -> state.put(String.valueOf(key), value));
-            return state;
-        } catch (IOException e) {
-            throw new UsageException("cannot read state file " + file + ": " + e.getMessage());
+            document = Json.parse(Files.readString(file, StandardCharsets.UTF_8));
+        } catch (IOException | UsageException e) {
+            throw new UsageException("cannot read state file " + file + ": " + e.getMessage() + "; give the file written "
+                    + "by the previous step (--state)");
         }
+        if (!(document instanceof Map<?, ?> map)) {
+            throw new UsageException("state file " + file + " does not hold a JSON object; give the file written by "
+                    + "the previous step (--state)");
+        }
+        Map<String, Object> state = new LinkedHashMap<>();
+        map.forEach((key, value) -> state.put(String.valueOf(key), value));
+        return state;
     }
 
     static Map<?, ?> section(Map<String, Object> state, String key, Path file, String writtenBy) {

@@ -43,6 +43,8 @@ public final class AgentDeployer {
     private static AgentJar embedded;
 
     private final Consumer<String> log;
+    /** Hosts this deployer already checked: later sessions (a rollback's) skip the probe's Java start. */
+    private final java.util.Map<String, DeployedAgent> checked = new java.util.concurrent.ConcurrentHashMap<>();
 
     public AgentDeployer(Consumer<String> log) {
         this.log = log;
@@ -71,8 +73,22 @@ public final class AgentDeployer {
      */
     private static final String PROBE_SCRIPT = "\"$1\" -version 2>&1; echo \"java-exit=$?\"; sha256sum -- \"$2\" 2>/dev/null";
 
-    /** Checks Java on the host and makes sure the agent jar is there and intact. */
+    /**
+     * Checks Java on the host and makes sure the agent jar is there and intact; once per host and
+     * deployer (one engine), whose later sessions trust the first check.
+     */
     public DeployedAgent deploy(RemoteHost host) throws MigrationException {
+        String key = host.address() + " " + host.settings().agentDir();
+        DeployedAgent known = checked.get(key);
+        if (known != null) {
+            return new DeployedAgent(known.jarPath(), false, known.javaMajorVersion());
+        }
+        DeployedAgent deployed = probeAndDeploy(host);
+        checked.put(key, deployed);
+        return deployed;
+    }
+
+    private DeployedAgent probeAndDeploy(RemoteHost host) throws MigrationException {
         AgentJar jar = embeddedJar();
         String agentDir = host.settings().agentDir();
         String path = agentDir + "/" + jar.fileName();

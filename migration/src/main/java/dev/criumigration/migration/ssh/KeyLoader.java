@@ -59,14 +59,15 @@ final class KeyLoader {
             }
             return keys;
         } catch (PassphraseNeeded e) {
-            throw new MigrationException(null, Kind.AUTH, "the private key " + name + " is encrypted and no passphrase "
-                    + "was given", "give its passphrase (--identity-passphrase-file, or the credential's passphrase)");
+            throw new MigrationException(null, Kind.USAGE, "the private key " + name + " is encrypted and no passphrase "
+                    + "was given", "give its passphrase (--passphrase-file, or the credential's passphrase)");
         } catch (MigrationException e) {
             throw e;
         } catch (Exception e) {
             if (passphrase != null) {
-                throw new MigrationException(null, Kind.AUTH, "the private key " + name + " could not be decrypted with "
-                        + "the passphrase given (" + e.getMessage() + ")", "check the passphrase");
+                throw new MigrationException(null, Kind.USAGE, "the private key " + name + " could not be decrypted with "
+                        + "the passphrase given (" + e.getMessage() + ")", "check the passphrase (--passphrase-file, or "
+                        + "the credential's passphrase)");
             }
             throw new MigrationException(null, Kind.USAGE, "the private key " + name + " cannot be read: "
                     + e.getMessage(), "give an OpenSSH or PEM private key (ed25519, RSA or ECDSA)");

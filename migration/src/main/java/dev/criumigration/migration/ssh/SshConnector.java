@@ -173,7 +173,7 @@ public final class SshConnector implements AutoCloseable {
                 loaded.addAll(KeyLoader.loadDefaults(listener::log));
             }
             if (loaded.isEmpty()) {
-                throw new MigrationException(null, Kind.AUTH, "no SSH key to log in with: none was given and ~/.ssh "
+                throw new MigrationException(null, Kind.USAGE, "no SSH key to log in with: none was given and ~/.ssh "
                         + "has no unencrypted id_ed25519, id_ecdsa or id_rsa", "give a private key with --identity");
             }
             keys = List.copyOf(loaded);

@@ -64,6 +64,21 @@ final class Procs {
         return -1;
     }
 
+    /** ", traced by PID N (its command line)" when something traces {@code pid}, else "". */
+    static String tracer(int pid) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+                if (line.startsWith("TracerPid:")) {
+                    int tracer = Integer.parseInt(line.substring(10).trim());
+                    return tracer == 0 ? "" : ", traced by PID " + tracer + " " + cmdline(tracer);
+                }
+            }
+        } catch (IOException | RuntimeException gone) {
+            // exited
+        }
+        return "";
+    }
+
     static void signal(int pid, String signal) {
         try {
             new ProcessBuilder("kill", "-" + signal, String.valueOf(pid)).start().waitFor();

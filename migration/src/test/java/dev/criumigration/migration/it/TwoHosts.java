@@ -119,7 +119,7 @@ abstract class TwoHosts {
     static void assertSourceRunsWithItsState(Workload workload, Workload.Tick before) throws Exception {
         assertEquals(List.of(workload.rootPid()), workload.roots(), "exactly the source's copy runs");
         char state = Procs.state(workload.rootPid());
-        assertTrue(state == 'S' || state == 'R', "source root state " + state);
+        assertTrue(state == 'S' || state == 'R', "source root state " + state + Procs.tracer(workload.rootPid()));
         Workload.Tick after = workload.awaitTickAfter(workload.lastTick().tick(), Duration.ofSeconds(20));
         assertTrue(after.tick() > before.tick(), "counter went on: " + before + " -> " + after);
         assertEquals(before.checksum(), after.checksum(), "memory intact");
@@ -160,10 +160,14 @@ abstract class TwoHosts {
                 left.add("detached page server " + pid);
             }
         }
+        for (SshdHost host : new SshdHost[] {source, destination}) {
+            host.descendants().filter(p -> Procs.comm((int) p.pid()).equals("criu"))
+                    .forEach(p -> left.add("criu " + p.pid() + " under the sshd of " + host.address("root")));
+        }
         return left;
     }
 
-    private static boolean holdsFileUnder(int pid, Path root) {
+    static boolean holdsFileUnder(int pid, Path root) {
         Path fds = Path.of("/proc/" + pid + "/fd");
         try (Stream<Path> links = Files.list(fds)) {
             return links.anyMatch(link -> {

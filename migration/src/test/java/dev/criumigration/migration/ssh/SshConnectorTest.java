@@ -168,17 +168,17 @@ class SshConnectorTest {
     }
 
     @Test
-    void wrongOrMissingPassphraseIsAnAuthenticationError() throws Exception {
+    void wrongOrMissingPassphraseIsAUsageErrorBeforeAnyLogin() throws Exception {
         Path encrypted = keys.privateKey(ClientKeys.Kind.ED25519_PASSPHRASE);
         MigrationException wrong = assertThrows(MigrationException.class, () -> remoteUid(
                 settings(SshIdentity.fromFile(encrypted, "wrong".toCharArray())).build(), new RecordingListener()));
-        assertEquals(Kind.AUTH, wrong.kind());
+        assertEquals(Kind.USAGE, wrong.kind());
         assertTrue(wrong.getMessage().contains("could not be decrypted"), wrong.getMessage());
         assertFalse(wrong.getMessage().contains("wrong"), "the passphrase must not be echoed: " + wrong.getMessage());
 
         MigrationException missing = assertThrows(MigrationException.class, () -> remoteUid(
                 settings(SshIdentity.fromFile(encrypted, null)).build(), new RecordingListener()));
-        assertEquals(Kind.AUTH, missing.kind());
+        assertEquals(Kind.USAGE, missing.kind());
         assertTrue(missing.getMessage().contains("is encrypted and no passphrase was given"), missing.getMessage());
     }
 

@@ -1,0 +1,16 @@
+package dev.criumigration.migration;
+
+/** What {@link MigrationEngine#abort} found and did. */
+public enum AbortOutcome {
+    /** Only a page server had been started: it was stopped and its images removed. */
+    PAGE_SERVER_REMOVED,
+    /** The source runs again; the destination holds nothing of the migration. */
+    SOURCE_RESUMED,
+    /** The source was asked to resume but could not be confirmed running (see the warnings). */
+    SOURCE_NOT_CONFIRMED,
+    /**
+     * The source was already gone: the restore step had killed it, so the restored tree is the only
+     * copy and was left running; only the images were removed.
+     */
+    ALREADY_MIGRATED
+}
