@@ -884,25 +884,51 @@ public final class MigrationEngine implements AutoCloseable {
 
     // ---- rollback and clean-up helpers (best effort, each bounded) -------------------------------
 
+    /** What a rollback step does on a host. */
+    private interface OnHost<T> {
+        T run(AgentSession session) throws MigrationException, InterruptedException;
+    }
+
+    /**
+     * Runs a rollback step on {@code session}, or on a fresh session when it is gone - also when it
+     * goes while the step runs (a dropped connection is often noticed only then).
+     */
+    private <T> T onHost(AgentSession session, HostAddress host, OnHost<T> step)
+            throws MigrationException, InterruptedException {
+        if (session != null && session.host().isOpen()) {
+            try {
+                return step.run(session);
+            } catch (MigrationException e) {
+                if (e.kind() != Kind.CONNECT && session.host().isOpen()) {
+                    throw e;
+                }
+                listener.log("the connection to " + host + " is gone; trying again on a new one");
+            }
+        }
+        try (AgentSession fresh = open(host, true)) {
+            return step.run(fresh);
+        }
+    }
+
     /** Waits for the source root to run again (CRIU resumes a tree whose dump failed or was aborted). */
     private boolean confirmSourceRuns(AgentSession src, HostAddress source, int pid) {
-        AgentSession probe = src;
-        boolean own = false;
         try {
-            if (probe == null || !probe.host().isOpen()) {
-                probe = open(source, true);
-                own = true;
+            char state = onHost(src, source, session -> {
+                long until = System.nanoTime() + RESUME_CONFIRMATION.toNanos();
+                char seen;
+                do {
+                    seen = HostProbe.state(session.host(), pid);
+                    if (HostProbe.running(seen)) {
+                        return seen;
+                    }
+                    Thread.sleep(200);
+                } while (System.nanoTime() < until);
+                return seen;
+            });
+            if (HostProbe.running(state)) {
+                listener.log("source tree " + pid + " on " + source + " runs (state " + state + ")");
+                return true;
             }
-            long until = System.nanoTime() + RESUME_CONFIRMATION.toNanos();
-            char state;
-            do {
-                state = HostProbe.state(probe.host(), pid);
-                if (HostProbe.running(state)) {
-                    listener.log("source tree " + pid + " on " + source + " runs (state " + state + ")");
-                    return true;
-                }
-                Thread.sleep(200);
-            } while (System.nanoTime() < until);
             listener.warning("the source tree " + pid + " on " + source + " is " + (state == 0 ? "gone"
                     : "not running (state " + state + ")") + "; if it is stopped, resume it with: criu-migrate resume "
                     + "--from " + source + " --pid " + pid);
@@ -910,34 +936,23 @@ public final class MigrationEngine implements AutoCloseable {
             listener.warning("cannot confirm the source tree " + pid + " on " + source + " runs: " + e.getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        } finally {
-            if (own) {
-                close(probe);
-            }
         }
         return false;
     }
 
     /** Resumes a stopped source through its agent (a new session when the old one is gone), then confirms. */
     private boolean resumeSource(AgentSession src, HostAddress source, int pid) {
-        AgentSession session = src;
-        boolean own = false;
         try {
-            if (session == null || !session.host().isOpen()) {
-                session = open(source, true);
-                own = true;
-            }
-            SourceResult result = session.callWhateverHappened(AgentRequest.newBuilder().setResume(
-                    SourceRequest.newBuilder().setPid(pid)), ROLLBACK_STEP).getSource();
+            SourceResult result = onHost(src, source, session -> session.callWhateverHappened(
+                    AgentRequest.newBuilder().setResume(SourceRequest.newBuilder().setPid(pid)), ROLLBACK_STEP))
+                    .getSource();
             listener.log("source tree " + pid + " on " + source + " " + result.getAction());
         } catch (MigrationException e) {
             listener.warning("resuming the source tree " + pid + " on " + source + " failed: " + e.getMessage());
-        } finally {
-            if (own) {
-                close(session);
-            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
-        return confirmSourceRuns(own ? null : session, source, pid);
+        return confirmSourceRuns(src, source, pid);
     }
 
     /**
@@ -948,14 +963,8 @@ public final class MigrationEngine implements AutoCloseable {
         if (pid <= 0) {
             return;
         }
-        AgentSession session = dst;
-        boolean own = false;
         try {
-            if (session == null || !session.host().isOpen()) {
-                session = open(destination, true);
-                own = true;
-            }
-            if (HostProbe.killTree(session.host(), pid, ROLLBACK_STEP)) {
+            if (onHost(dst, destination, session -> HostProbe.killTree(session.host(), pid, ROLLBACK_STEP))) {
                 listener.log("killed the restored tree " + pid + " on " + destination);
             } else {
                 listener.warning("the restored tree " + pid + " on " + destination + " did not go away; kill it by hand");
@@ -963,10 +972,8 @@ public final class MigrationEngine implements AutoCloseable {
         } catch (MigrationException e) {
             listener.warning("killing the restored tree " + pid + " on " + destination + " failed: " + e.getMessage()
                     + "; kill it by hand");
-        } finally {
-            if (own) {
-                close(session);
-            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -998,27 +1005,20 @@ public final class MigrationEngine implements AutoCloseable {
 
     /** As above; {@code killRestored} also ends a tree restored from there. True when it all went. */
     private boolean cleanup(AgentSession session, HostAddress host, String imagesDir, boolean killRestored) {
-        boolean own = false;
         try {
-            if (session == null || !session.host().isOpen()) {
-                session = open(host, true);
-                own = true;
-            }
-            CleanupResult result = session.callWhateverHappened(AgentRequest.newBuilder().setCleanup(
-                    CleanupRequest.newBuilder().setImagesDir(imagesDir).setKillRestored(killRestored)), ROLLBACK_STEP)
-                    .getCleanup();
+            CleanupResult result = onHost(session, host, s -> s.callWhateverHappened(AgentRequest.newBuilder()
+                    .setCleanup(CleanupRequest.newBuilder().setImagesDir(imagesDir).setKillRestored(killRestored)),
+                    ROLLBACK_STEP)).getCleanup();
             if (result.getRestoredKilled() > 0) {
                 listener.log("killed the tree restored on " + host + " (PID " + result.getRestoredKilled() + ")");
             }
             return true;
         } catch (MigrationException e) {
             listener.warning("cleaning up " + imagesDir + " on " + host + " failed: " + e.getMessage());
-            return false;
-        } finally {
-            if (own) {
-                close(session);
-            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
+        return false;
     }
 
     // ---- plumbing ---------------------------------------------------------------------------------

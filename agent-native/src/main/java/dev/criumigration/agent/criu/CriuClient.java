@@ -6,6 +6,8 @@ import dev.criumigration.agent.criu.rpc.CriuReq;
 import dev.criumigration.agent.criu.rpc.CriuReqType;
 import dev.criumigration.agent.criu.rpc.CriuResp;
 import dev.criumigration.agent.criu.rpc.CriuVersion;
+import dev.criumigration.agent.nativeio.LibC;
+import dev.criumigration.agent.nativeio.NativeException;
 import dev.criumigration.agent.nativeio.SeqPacketSocket;
 import dev.criumigration.agent.nativeio.SpawnedProcess;
 import java.io.Closeable;
@@ -173,6 +175,11 @@ public final class CriuClient implements Closeable {
             throw new CriuTimeoutException(type, timeout, CriuLog.excerpt(log), log);
         } catch (EOFException e) {
             throw crashed(type, log, e);
+        } catch (NativeException e) {
+            if (e.errno() != LibC.ECONNRESET) {
+                throw e;
+            }
+            throw crashed(type, log, e);  // CRIU died with our last message unread
         } catch (InterruptedIOException e) {
             criu.kill();
             InterruptedException interrupted = new InterruptedException("interrupted while CRIU ran " + type + "; CRIU was killed");

@@ -67,6 +67,7 @@ public interface LibC extends Library {
     int EBUSY = 16;
     int EINVAL = 22;
     int EPIPE = 32;
+    int ECONNRESET = 104;
 
     /** struct pollfd. */
     @Structure.FieldOrder({"fd", "events", "revents"})

@@ -81,6 +81,7 @@ public final class DumpOperation implements Operation<DumpResult> {
     context.listener().progress(progress("dumping", started));
     PageStreamTls.apply(opts, PageStreamTls.files(request.getTls(), request.getTlsPem(), work));
     try (CriuClient criu = context.criu().start(work.agentFile("criu-dump.out"))) {
+      notifications.criu = criu;
       criu.call(CriuReq.newBuilder().setType(CriuReqType.DUMP).setOpts(opts).build(),
           context.deadline().remaining(), notifications, log);
     } catch (CriuOperationException e) {
@@ -98,8 +99,8 @@ public final class DumpOperation implements Operation<DumpResult> {
     } catch (IOException e) {
       releaseNetworkLock(pid, ownNetwork, log, context);
       boolean resumed = SourceProcess.resumeWhatIsStopped(pid, tree, context.listener());
-      throw AgentException.of(ErrorKind.IO, "talking to CRIU failed: " + e.getMessage(), "")
-          .withSourceResumed(resumed);
+      throw AgentException.of(ErrorKind.IO, notifications.aborted != null ? notifications.aborted
+          : "talking to CRIU failed: " + e.getMessage(), "").withSourceResumed(resumed);
     } finally {
       PageStreamTls.remove(work);  // CRIU has read them; the key need not wait for the cleanup
       work.recordCreatedSince(before);
@@ -155,7 +156,8 @@ public final class DumpOperation implements Operation<DumpResult> {
 
   /** CRIU's TLS code logged an error: certificates the page server and the dump do not agree on. */
   private static boolean tlsFailed(CriuOperationException e) {
-    return e.logExcerpt().stream().anyMatch(line -> line.contains("Error (criu/tls.c"));
+    return e.logExcerpt().stream().anyMatch(line -> line.contains("Error (criu/tls.c") && (line.contains("handshake")
+        || line.contains("certificate") || line.contains("verify") || line.contains("trusted")));
   }
 
   private String hint(CriuOperationException e) {
@@ -186,6 +188,8 @@ public final class DumpOperation implements Operation<DumpResult> {
     private final int pid;
     private final long started;
     private long frozenSinceMillis;
+    /** The CRIU of this dump: while the tree waits at the commit point, its death must end the wait. */
+    CriuClient criu;
     /** Set when post-dump was answered with failure: why, and of which kind. */
     String aborted;
     ErrorKind abortKind;
@@ -225,16 +229,22 @@ public final class DumpOperation implements Operation<DumpResult> {
       Frozen frozen = Frozen.newBuilder().setPid(pid).setFrozenSinceEpochMillis(frozenSinceMillis).build();
       Optional<CommitDecision> decision;
       Thread waiter = Thread.currentThread();
+      Thread watchdog = watchCriu(waiter);
       try (Cancellation.Registration ignored = context.cancellation().onCancel(waiter::interrupt)) {
         decision = context.listener().awaitDecision(frozen, context.deadline().remaining());
       } catch (InterruptedException e) {
         decision = Optional.empty();
+      } finally {
+        watchdog.interrupt();
       }
       // A cancel that raced with the answer must not interrupt the rest of CRIU's call.
       Thread.interrupted();
       if (context.cancellation().isCancelled()) {
         return abort(ErrorKind.CANCELLED, "the dump was cancelled at the commit point ("
             + context.cancellation().reason() + "); CRIU resumed the source");
+      }
+      if (!criu.isAlive()) {
+        return abort(ErrorKind.CRIU_FAILED, "CRIU ended while the tree waited at the commit point");
       }
       if (decision.isEmpty()) {
         return abort(ErrorKind.TIMEOUT, "no commit decision came before the deadline; CRIU resumed the source");
@@ -244,6 +254,26 @@ public final class DumpOperation implements Operation<DumpResult> {
       }
       context.listener().progress(progress("committed: CRIU ends the source", started));
       return true;
+    }
+
+    /**
+     * Interrupts {@code waiter} if CRIU dies (killed) while the tree waits at the commit point: the
+     * failure is then reported at once - the controller must not restore a tree whose source runs.
+     */
+    private Thread watchCriu(Thread waiter) {
+      Thread watchdog = new Thread(() -> {
+        try {
+          while (criu.isAlive()) {
+            Thread.sleep(100);
+          }
+          waiter.interrupt();
+        } catch (InterruptedException decided) {
+          // the wait is over
+        }
+      }, "commit-point-watchdog");
+      watchdog.setDaemon(true);
+      watchdog.start();
+      return watchdog;
     }
 
     private boolean abort(ErrorKind kind, String why) {

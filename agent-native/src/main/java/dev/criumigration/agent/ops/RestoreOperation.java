@@ -97,6 +97,12 @@ public final class RestoreOperation implements Operation<RestoreResult> {
       throw AgentException.of(ErrorKind.CRIU_FAILED, "the restored tree's root (pid " + pid
           + ") is not running after the restore", "see " + dir.resolve(LOG) + " and the workload's own logs");
     }
+    if (context.cancellation().isCancelled()) {
+      // Cancelled while it was confirmed: whoever asked will not hear of this tree, so it must not stay.
+      killRestored(pid, context);
+      throw AgentException.of(ErrorKind.CANCELLED, "the restore was cancelled ("
+          + context.cancellation().reason() + "); the restored tree (pid " + pid + ") was killed", "");
+    }
     ProcessRefs.of(pid).ifPresent(root -> {
       try {
         work.recordRestored(root);

@@ -162,6 +162,9 @@ final class WorkDir {
   }
 
   void save() throws AgentException {
+    if (!Files.isDirectory(dir)) {
+      return;  // removed meanwhile (a cleanup): nothing is left to record, and nothing may be re-created
+    }
     writeRecord(agentFile(WORKDIR_RECORD), record);
   }
 
@@ -194,7 +197,9 @@ final class WorkDir {
 
   /** Written aside and renamed: a reader sees the old record or the new one, never half of one. */
   private static void write(Path file, Message message) throws IOException {
-    Files.createDirectories(file.getParent());
+    if (!Files.isDirectory(file.getParent())) {
+      Files.createDirectory(file.getParent());  // DIR/.criu-agent, never DIR itself
+    }
     Path temporary = Files.createTempFile(file.getParent(), file.getFileName().toString(), ".tmp");
     try {
       Files.writeString(temporary, JsonFormat.printer().preservingProtoFieldNames().print(message));
