@@ -91,6 +91,11 @@ final class WorkDir {
   private static AgentException notWritable(Path dir, IOException e) {
     String why = e instanceof FileSystemException fs && fs.getReason() != null ? fs.getReason()
         : e instanceof AccessDeniedException ? "permission denied" : e.toString();
+    if (why.contains("No space left")) {
+      // Not the caller's mistake: the file system filled up (a page server's tmpfs, most often).
+      return AgentException.of(ErrorKind.IO, "the images directory " + dir + " is full: " + why,
+          "free space there, or give the page server a larger --tmpfs-size");
+    }
     return AgentException.usage("cannot write to the images directory " + dir + ": " + why,
         "give a writable directory on a file system with room for the images (not read-only)");
   }
