@@ -1157,8 +1157,8 @@ public final class MigrationEngine implements AutoCloseable {
             failure = new MigrationException(null, Kind.INTERNAL, "internal error: " + e, "", false, List.of(), e);
         }
         if (cancelled.get() && failure.kind() != Kind.CANCELLED && failure.kind() != Kind.USAGE) {
-            failure = new MigrationException(failure.phase(), Kind.CANCELLED, "the migration was cancelled ("
-                    + failure.getMessage() + ")", "", failure.sourceResumed(), failure.criuLogExcerpt(), failure);
+            failure = new MigrationException(failure.phase(), Kind.CANCELLED, "the migration was cancelled", "",
+                    failure.sourceResumed(), List.of(), failure);
         }
         Phase phase = failure.phase() != null ? failure.phase() : run.current;
         if (run.current != null) {

@@ -275,8 +275,9 @@ public final class RemoteAgent implements AutoCloseable {
         String what = call == null ? "agent" : call.operation;
         StringBuilder message = new StringBuilder(what).append(" on ").append(host.address()).append(": ")
                 .append(error.getMessage());
-        if (!error.getCriuErrmsg().isEmpty()) {
-            message.append(" (CRIU: ").append(error.getCriuErrmsg()).append(')');
+        String criuMessage = error.getCriuErrmsg().strip().replaceAll("\\s*\\R\\s*", "; ");
+        if (!criuMessage.isEmpty() && !error.getMessage().contains(criuMessage)) {
+            message.append(" (CRIU: ").append(criuMessage).append(')');
         }
         return new MigrationException(null, kind, message.toString(), error.getHint(), error.getSourceResumed(),
                 error.getCriuLogExcerptList(), null);
