@@ -2,7 +2,7 @@
 # Installs what a criu-migration host needs: a CRIU that passes `criu check` (4.2 or newer) and a Java
 # runtime. With --build-tools it also installs what building from a checkout needs (a JDK, curl and unzip
 # for the Maven wrapper, python3 for the sample workload); with --test-tools, in addition, what the test
-# suite drives for real: OpenSSH's sshd, ansible-core, ansible-lint, iproute2 and nftables.
+# suite drives for real: OpenSSH's sshd, ansible-core, ansible-lint, iproute2, nftables and sudo.
 #
 # Idempotent: a second run with everything in place checks and returns in a second or two.
 # The distribution's criu package is used when it is new enough and passes `criu check`; otherwise the
@@ -19,7 +19,7 @@ CRIU_BUILD_DEPS=(build-essential libprotobuf-c-dev libprotobuf-dev protobuf-c-co
   uuid-dev libdrm-dev dpkg-dev xz-utils)
 BUILD_TOOLS=(openjdk-17-jdk-headless curl unzip python3 procps util-linux)
 TEST_TOOLS=(openssh-server openssh-client ansible-core ansible-lint iproute2 nftables python3 procps util-linux
-  strace gnutls-bin)
+  strace gnutls-bin sudo)
 
 with_build_tools=false
 with_test_tools=false
