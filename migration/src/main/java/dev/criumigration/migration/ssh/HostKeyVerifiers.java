@@ -6,7 +6,6 @@ import org.apache.sshd.client.keyverifier.KnownHostsServerKeyVerifier;
 import org.apache.sshd.client.keyverifier.RejectAllServerKeyVerifier;
 import org.apache.sshd.client.keyverifier.ServerKeyVerifier;
 import org.apache.sshd.client.session.ClientSession;
-import org.apache.sshd.common.AttributeRepository.AttributeKey;
 import org.apache.sshd.common.config.keys.KeyUtils;
 import org.apache.sshd.common.config.keys.PublicKeyEntry;
 import org.apache.sshd.common.config.keys.PublicKeyEntryResolver;
@@ -18,12 +17,27 @@ import java.nio.file.Path;
 import java.security.PublicKey;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 
 /** The {@link ServerKeyVerifier}s behind each {@link HostKeyPolicy}, recording why a key was refused. */
 final class HostKeyVerifiers {
-    /** Why the host key of a session was refused: read after the failed connect. */
-    static final AttributeKey<HostKeyRejection> REJECTION = new AttributeKey<>();
+    /**
+     * Why host keys were refused, per session, read after the failed connect (a session's own
+     * attributes are cleared when it closes).
+     */
+    static final class Rejections {
+        private final Map<ClientSession, HostKeyRejection> bySession = new ConcurrentHashMap<>();
+
+        void record(ClientSession session, HostKeyRejection rejection) {
+            bySession.put(session, rejection);
+        }
+
+        HostKeyRejection take(ClientSession session) {
+            return bySession.remove(session);
+        }
+    }
 
     record HostKeyRejection(String message, String hint) {}
 
@@ -32,10 +46,10 @@ final class HostKeyVerifiers {
 
     private HostKeyVerifiers() {}
 
-    static ServerKeyVerifier create(HostKeyPolicy policy, Consumer<String> warnings) {
+    static ServerKeyVerifier create(HostKeyPolicy policy, Consumer<String> warnings, Rejections rejections) {
         return switch (policy.mode()) {
-            case KNOWN_HOSTS -> new StrictKnownHosts(policy.knownHostsFile());
-            case EXPLICIT -> explicit(parseExplicit(policy.explicitKeys()));
+            case KNOWN_HOSTS -> new StrictKnownHosts(policy.knownHostsFile(), rejections);
+            case EXPLICIT -> explicit(parseExplicit(policy.explicitKeys()), rejections);
             case ACCEPT_ANY -> (session, remote, key) -> {
                 warnings.accept("WARNING: host key checking is OFF (accept any host key): accepting "
                         + describe(key) + " from " + hostName(session) + " without verification. Anyone on the "
@@ -79,7 +93,7 @@ final class HostKeyVerifiers {
         return key;
     }
 
-    private static ServerKeyVerifier explicit(List<TrustedKey> trusted) {
+    private static ServerKeyVerifier explicit(List<TrustedKey> trusted, Rejections rejections) {
         return (session, remote, key) -> {
             SshdSocketAddress address = connectAddress(session);
             for (TrustedKey candidate : trusted) {
@@ -89,7 +103,7 @@ final class HostKeyVerifiers {
                     return true;
                 }
             }
-            session.setAttribute(REJECTION, new HostKeyRejection(
+            rejections.record(session, new HostKeyRejection(
                     "the SSH host key of " + hostName(session) + " (" + describe(key) + ") is not the host key that "
                             + "was given; refused before anything was sent",
                     "if the host's key really is " + KeyUtils.getFingerPrint(key) + " (check on the host with "
@@ -102,17 +116,19 @@ final class HostKeyVerifiers {
     /** known_hosts checking that refuses unknown, changed and revoked keys, saying why. */
     private static final class StrictKnownHosts extends KnownHostsServerKeyVerifier {
         private final Path file;
+        private final Rejections rejections;
 
-        StrictKnownHosts(Path file) {
+        StrictKnownHosts(Path file, Rejections rejections) {
             super(RejectAllServerKeyVerifier.INSTANCE, file);
             this.file = file;
+            this.rejections = rejections;
         }
 
         @Override
         protected boolean acceptUnknownHostKey(ClientSession session, SocketAddress remote, PublicKey key) {
             SshdSocketAddress address = connectAddress(session);
             String where = Files.exists(file) ? "is not in " + file : "cannot be checked: " + file + " does not exist";
-            session.setAttribute(REJECTION, new HostKeyRejection(
+            rejections.record(session, new HostKeyRejection(
                     "the SSH host key of " + hostName(session) + " (" + describe(key) + ") " + where
                             + "; refused before anything was sent",
                     "compare " + KeyUtils.getFingerPrint(key) + " with the host's own key (on the host: 'ssh-keygen -lf "
@@ -125,7 +141,7 @@ final class HostKeyVerifiers {
         public boolean acceptModifiedServerKey(ClientSession session, SocketAddress remote, KnownHostEntry entry,
                                                PublicKey expected, PublicKey actual) {
             SshdSocketAddress address = connectAddress(session);
-            session.setAttribute(REJECTION, new HostKeyRejection(
+            rejections.record(session, new HostKeyRejection(
                     "the SSH host key of " + hostName(session) + " has CHANGED: " + file + " has " + describe(expected)
                             + ", the host presented " + describe(actual) + "; refused before anything was sent. Someone "
                             + "may be impersonating the host, or it was reinstalled",
@@ -137,7 +153,7 @@ final class HostKeyVerifiers {
 
         @Override
         protected void handleRevokedKey(ClientSession session, SocketAddress remote, PublicKey key) {
-            session.setAttribute(REJECTION, new HostKeyRejection(
+            rejections.record(session, new HostKeyRejection(
                     "the SSH host key of " + hostName(session) + " (" + describe(key) + ") is marked @revoked in " + file
                             + "; refused before anything was sent",
                     "the host must get a new host key; then trust that one"));

@@ -4,7 +4,6 @@ import dev.criumigration.migration.UsageException;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.Optional;
 
 /**
@@ -83,12 +82,5 @@ public final class SshIdentity {
     @Override
     public String toString() {
         return "SshIdentity[" + describe() + (passphrase != null ? ", with passphrase" : "") + "]";
-    }
-
-    /** Forgets the passphrase (overwrites it in memory). */
-    void wipe() {
-        if (passphrase != null) {
-            Arrays.fill(passphrase, '\0');
-        }
     }
 }
