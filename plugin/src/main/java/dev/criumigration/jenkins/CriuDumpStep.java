@@ -28,7 +28,7 @@ import org.kohsuke.stapler.QueryParameter;
 public final class CriuDumpStep extends CriuStep {
     private final String host;
     private final int pid;
-    private final Map<String, Object> pageServer;
+    private final Object pageServer;
     private String imagesDir;
     private boolean leaveStopped = true;
     private boolean tcpEstablished;
@@ -36,15 +36,17 @@ public final class CriuDumpStep extends CriuStep {
     private int timeout;
 
     /**
-     * @param pageServer the map {@code criuPageServer} returned; not in the snippet generator's form,
-     *                   so a missing one is reported when the step runs
+     * @param pageServer the map {@code criuPageServer} returned. Typed {@code Object} so that the
+     *                   Pipeline reference documents it (as "not enumerable") instead of failing on a
+     *                   generic map type; it is not in the snippet generator's form, so anything but a
+     *                   map is reported when the step runs.
      */
     @DataBoundConstructor
-    public CriuDumpStep(String host, String credentialsId, int pid, Map<String, Object> pageServer) {
+    public CriuDumpStep(String host, String credentialsId, int pid, Object pageServer) {
         super(credentialsId);
         this.host = Util.fixEmptyAndTrim(host);
         this.pid = pid;
-        this.pageServer = pageServer == null ? null : new LinkedHashMap<>(pageServer);
+        this.pageServer = pageServer instanceof Map<?, ?> map ? new LinkedHashMap<>(map) : pageServer;
     }
 
     public String getHost() {
@@ -55,7 +57,7 @@ public final class CriuDumpStep extends CriuStep {
         return pid;
     }
 
-    public Map<String, Object> getPageServer() {
+    public Object getPageServer() {
         return pageServer;
     }
 
@@ -122,10 +124,10 @@ public final class CriuDumpStep extends CriuStep {
         protected Map<String, Object> perform(Run<?, ?> build, TaskListener listener, BuildLogListener log)
                 throws Exception {
             HostAddress source = hostArgument("host", step.host);
-            if (step.pageServer == null) {
+            if (!(step.pageServer instanceof Map<?, ?> pageServerMap)) {
                 throw new AbortException(Messages.CriuDumpStep_NoPageServer());
             }
-            PageServerInfo pageServer = PageServerInfo.fromMap(step.pageServer);
+            PageServerInfo pageServer = PageServerInfo.fromMap(pageServerMap);
             DumpSpec spec = DumpSpec.builder(step.pid)
                     .imagesDir(step.imagesDir)
                     .leaveStopped(step.leaveStopped)

@@ -27,27 +27,27 @@ import org.kohsuke.stapler.QueryParameter;
  */
 public final class CriuRestoreStep extends CriuStep {
     private final String host;
-    private final Map<String, Object> dump;
+    private final Object dump;
     private String imagesDir;
     private boolean killSource = true;
     private int timeout;
 
     /**
-     * @param dump the map {@code criuDump} returned; not in the snippet generator's form, so a missing
-     *             one is reported when the step runs
+     * @param dump the map {@code criuDump} returned; typed {@code Object} for the same reason as
+     *             {@code criuDump}'s {@code pageServer}, and checked when the step runs
      */
     @DataBoundConstructor
-    public CriuRestoreStep(String host, String credentialsId, Map<String, Object> dump) {
+    public CriuRestoreStep(String host, String credentialsId, Object dump) {
         super(credentialsId);
         this.host = Util.fixEmptyAndTrim(host);
-        this.dump = dump == null ? null : new LinkedHashMap<>(dump);
+        this.dump = dump instanceof Map<?, ?> map ? new LinkedHashMap<>(map) : dump;
     }
 
     public String getHost() {
         return host;
     }
 
-    public Map<String, Object> getDump() {
+    public Object getDump() {
         return dump;
     }
 
@@ -96,13 +96,12 @@ public final class CriuRestoreStep extends CriuStep {
         protected Map<String, Object> perform(Run<?, ?> build, TaskListener listener, BuildLogListener log)
                 throws Exception {
             HostAddress destination = hostArgument("host", step.host);
-            if (step.dump == null) {
+            if (!(step.dump instanceof Map<?, ?> dumpMap)) {
                 throw new AbortException(Messages.CriuRestoreStep_NoDump());
             }
-            DumpInfo dump = DumpInfo.fromMap(step.dump);
+            DumpInfo dump = DumpInfo.fromMap(dumpMap);
             RestoreSpec spec = RestoreSpec.builder()
                     .imagesDir(step.imagesDir)
-                    .tcpEstablished(dump.tcpEstablished())
                     .killSource(step.killSource)
                     .timeout(timeoutArgument(step.timeout))
                     .build();

@@ -20,13 +20,14 @@ import org.jenkinsci.plugins.workflow.steps.Step;
 import org.kohsuke.stapler.DataBoundSetter;
 
 /**
- * What every CRIU step has: the SSH credentials it logs in with, how it trusts host keys, and
- * whether the agent runs through sudo. The migration logic itself lives in the engine.
+ * What every CRIU step has: the SSH credentials it logs in with, how it trusts host keys, whether
+ * the agent runs through sudo and where it is installed. The migration logic lives in the engine.
  */
 public abstract class CriuStep extends Step {
     private final String credentialsId;
     private HostKeyVerification hostKeyVerification = new KnownHostsFileVerification();
     private boolean sudo;
+    private String agentDir;
 
     protected CriuStep(String credentialsId) {
         this.credentialsId = Util.fixEmptyAndTrim(credentialsId);
@@ -55,6 +56,16 @@ public abstract class CriuStep extends Step {
         this.sudo = sudo;
     }
 
+    /** Where the agent jar goes on the hosts; null for the engine's default. */
+    public String getAgentDir() {
+        return agentDir;
+    }
+
+    @DataBoundSetter
+    public void setAgentDir(String agentDir) {
+        this.agentDir = Util.fixEmptyAndTrim(agentDir);
+    }
+
     /**
      * SSH settings for this step: the credential's user and private keys (tracked as used by the
      * build), the host-key strategy, sudo. Key text and passphrase go to the engine only.
@@ -78,6 +89,9 @@ public abstract class CriuStep extends Step {
                 .defaultUser(user)
                 .hostKeyPolicy(hostKeyVerification.toPolicy(listener))
                 .useSudo(sudo);
+        if (agentDir != null) {
+            settings.agentDir(agentDir);
+        }
         Secret passphrase = credentials.getPassphrase();
         char[] passphraseChars = passphrase == null ? null : passphrase.getPlainText().toCharArray();
         try {

@@ -33,7 +33,7 @@ public final class AcceptAnyHostKeyVerification extends HostKeyVerification {
         return AcceptAnyHostKeyVerification.class.hashCode();
     }
 
-    @Extension
+    @Extension(ordinal = 1) // last in the form's list
     @Symbol("acceptAnyHostKey")
     public static final class DescriptorImpl extends HostKeyVerificationDescriptor {
         @NonNull

@@ -17,40 +17,40 @@ import org.kohsuke.stapler.DataBoundSetter;
  * default: {@code ~/.ssh/known_hosts} of the user running Jenkins.
  */
 public final class KnownHostsFileVerification extends HostKeyVerification {
-    private String knownHostsFile;
+    private String path;
 
     @DataBoundConstructor
     public KnownHostsFileVerification() {}
 
-    /** The file's path on the controller; empty for {@code ~/.ssh/known_hosts} of the Jenkins user. */
-    public String getKnownHostsFile() {
-        return knownHostsFile;
+    /** The file's path on the controller; null for {@code ~/.ssh/known_hosts} of the Jenkins user. */
+    public String getPath() {
+        return path;
     }
 
     @DataBoundSetter
-    public void setKnownHostsFile(String knownHostsFile) {
-        this.knownHostsFile = Util.fixEmptyAndTrim(knownHostsFile);
+    public void setPath(String path) {
+        this.path = Util.fixEmptyAndTrim(path);
     }
 
     @Override
     public HostKeyPolicy toPolicy(TaskListener listener) {
         HostKeyPolicy policy =
-                knownHostsFile == null ? HostKeyPolicy.defaultKnownHosts() : HostKeyPolicy.knownHosts(Path.of(knownHostsFile));
+                path == null ? HostKeyPolicy.defaultKnownHosts() : HostKeyPolicy.knownHosts(Path.of(path));
         listener.getLogger().println(Messages.KnownHostsFileVerification_Using(policy));
         return policy;
     }
 
     @Override
     public boolean equals(Object other) {
-        return other instanceof KnownHostsFileVerification that && Objects.equals(knownHostsFile, that.knownHostsFile);
+        return other instanceof KnownHostsFileVerification that && Objects.equals(path, that.path);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hashCode(knownHostsFile);
+        return Objects.hashCode(path);
     }
 
-    @Extension
+    @Extension(ordinal = 3) // first in the form's list: the default
     @Symbol("knownHostsFile")
     public static final class DescriptorImpl extends HostKeyVerificationDescriptor {
         @NonNull

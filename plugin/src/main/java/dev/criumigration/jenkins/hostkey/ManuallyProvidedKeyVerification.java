@@ -46,7 +46,7 @@ public final class ManuallyProvidedKeyVerification extends HostKeyVerification {
         return Objects.hashCode(key);
     }
 
-    @Extension
+    @Extension(ordinal = 2)
     @Symbol("manuallyProvidedKey")
     public static final class DescriptorImpl extends HostKeyVerificationDescriptor {
         @NonNull
