@@ -10,18 +10,30 @@ import dev.criumigration.migration.ssh.RemoteHost;
 import dev.criumigration.migration.ssh.SshConnector;
 
 import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 
-/** One host during an engine call: its SSH session and the agent serving on it. */
+/**
+ * One host during an engine call: its SSH session and the agents serving on it. An agent runs one
+ * operation at a time, so a long one (a commit-point dump, a page server) gets an agent of its own
+ * beside the session's main agent.
+ */
 final class AgentSession implements AutoCloseable {
     private final HostAddress address;
     private final RemoteHost host;
+    private final String jarPath;
+    private final Consumer<String> log;
     private final RemoteAgent agent;
+    private final List<RemoteAgent> extraAgents = new CopyOnWriteArrayList<>();
 
-    private AgentSession(HostAddress address, RemoteHost host, RemoteAgent agent) {
+    private AgentSession(HostAddress address, RemoteHost host, String jarPath, Consumer<String> log)
+            throws MigrationException {
         this.address = address;
         this.host = host;
-        this.agent = agent;
+        this.jarPath = jarPath;
+        this.log = log;
+        this.agent = RemoteAgent.start(host, jarPath, log);
     }
 
     /** Connects, makes sure the agent is deployed, and starts it. */
@@ -29,12 +41,18 @@ final class AgentSession implements AutoCloseable {
             throws MigrationException {
         RemoteHost host = ssh.connect(address);
         try {
-            String jar = deployer.deploy(host).jarPath();
-            return new AgentSession(address, host, RemoteAgent.start(host, jar, log));
+            return new AgentSession(address, host, deployer.deploy(host).jarPath(), log);
         } catch (MigrationException | RuntimeException e) {
             host.close();
             throw e;
         }
+    }
+
+    /** Another agent on the same host and connection, closed with the session. */
+    RemoteAgent startAgent() throws MigrationException {
+        RemoteAgent extra = RemoteAgent.start(host, jarPath, log);
+        extraAgents.add(extra);
+        return extra;
     }
 
     /** The address as the caller gave it. */
@@ -50,6 +68,13 @@ final class AgentSession implements AutoCloseable {
         return agent;
     }
 
+    /** Every agent of the session, the main one first. */
+    List<RemoteAgent> agents() {
+        List<RemoteAgent> all = new java.util.ArrayList<>(List.of(agent));
+        all.addAll(extraAgents);
+        return all;
+    }
+
     boolean isOpen() {
         return agent.isOpen() && host.isOpen();
     }
@@ -61,6 +86,9 @@ final class AgentSession implements AutoCloseable {
     @Override
     public void close() {
         try {
+            for (RemoteAgent extra : extraAgents) {
+                extra.close();
+            }
             agent.close();
         } finally {
             host.close();

@@ -28,6 +28,17 @@ final class HostProbe {
     private HostProbe() {}
 
     static Tree tree(RemoteHost host, int root) throws MigrationException {
+        Members members = members(host, root);
+        boolean ownPidNs = ownPidNamespace(host, root);
+        boolean ownNetNs = ownNetNamespace(host, root);
+        Set<Integer> ports = ownNetNs ? Set.of() : listeningPorts(host, new LinkedHashSet<>(members.pids()));
+        return new Tree(root, members.pids(), members.residentBytes(), ownPidNs, ownNetNs, ports);
+    }
+
+    /** The processes of a tree, root first, and their resident memory. */
+    private record Members(List<Integer> pids, long residentBytes) {}
+
+    private static Members members(RemoteHost host, int root) throws MigrationException {
         Map<Integer, List<Integer>> children = new HashMap<>();
         Map<Integer, Long> rssKib = new HashMap<>();
         CommandResult ps = mustRun(host, List.of("ps", "-e", "-o", "pid=,ppid=,rss="), false);
@@ -48,15 +59,12 @@ final class HostProbe {
         List<Integer> todo = new ArrayList<>(List.of(root));
         long resident = 0;
         while (!todo.isEmpty()) {
-            int pid = todo.remove(todo.size() - 1);
+            int pid = todo.remove(0);
             pids.add(pid);
             resident += rssKib.getOrDefault(pid, 0L) * 1024;
             todo.addAll(children.getOrDefault(pid, List.of()));
         }
-        boolean ownPidNs = ownPidNamespace(host, root);
-        boolean ownNetNs = ownNetNamespace(host, root);
-        Set<Integer> ports = ownNetNs ? Set.of() : listeningPorts(host, new LinkedHashSet<>(pids));
-        return new Tree(root, List.copyOf(pids), resident, ownPidNs, ownNetNs, ports);
+        return new Members(List.copyOf(pids), resident);
     }
 
     /** The root is the init (PID 1) of a PID namespace of its own. */
@@ -72,7 +80,7 @@ final class HostProbe {
     }
 
     private static boolean ownNetNamespace(RemoteHost host, int pid) throws MigrationException {
-        CommandResult links = mustRun(host, List.of("readlink", "/proc/" + pid + "/ns/net", "/proc/1/ns/net"), true);
+        CommandResult links = mustRun(host, List.of("readlink", "/proc/" + pid + "/ns/net", "/proc/self/ns/net"), true);
         String[] lines = links.stdout().strip().split("\\R");
         return lines.length == 2 && !lines[0].equals(lines[1]);
     }
@@ -123,6 +131,33 @@ final class HostProbe {
         String text = stat.stdout();
         int close = text.lastIndexOf(')');
         return close < 0 || close + 2 >= text.length() ? 0 : text.charAt(close + 2);
+    }
+
+    /**
+     * SIGKILLs the tree rooted at {@code root} (the root last seen first: a PID-namespace init takes its
+     * namespace with it) and waits until the root is gone. True when it is.
+     */
+    static boolean killTree(RemoteHost host, int root, java.time.Duration wait) throws MigrationException {
+        if (state(host, root) == 0) {
+            return true;
+        }
+        List<String> kill = new ArrayList<>(List.of("kill", "-KILL", "--"));
+        members(host, root).pids().forEach(pid -> kill.add(String.valueOf(pid)));
+        host.run(kill, true);
+        long until = System.nanoTime() + wait.toNanos();
+        while (System.nanoTime() < until) {
+            char state = state(host, root);
+            if (state == 0 || state == 'Z' || state == 'X') {
+                return true;
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+        return false;
     }
 
     static boolean running(char state) {

@@ -140,7 +140,7 @@ public final class MigrationEngine implements AutoCloseable {
         requireArgument(source, "source");
         requireArgument(spec, "dump spec");
         requireArgument(pageServer, "page server");
-        HostAddress pageServerHost = HostAddress.parse(pageServer.host());
+        HostAddress pageServerHost = hostOf(pageServer.host(), "the page server's host");
         Run run = new Run();
         String imagesDir = spec.imagesDir() != null ? spec.imagesDir() : siblingDir(pageServer.imagesDir(), ".dump");
         AgentSession src = null;
@@ -171,7 +171,13 @@ public final class MigrationEngine implements AutoCloseable {
                 // CRIU resumes a tree whose dump failed; confirm it, then clear both hosts.
                 resumed = confirmSourceRuns(src, source, spec.pid());
                 cleanup(src, source, imagesDir);
-                cleanup(null, pageServerHost, pageServer.imagesDir());
+                String pageServerFailure = stopPageServer(pageServerHost, pageServer);
+                if (pageServerFailure != null) {
+                    failure = new MigrationException(failure.phase(), failure.kind(), failure.getMessage() + "; "
+                            + pageServerFailure, "if the page server's tmpfs (" + pageServer.tmpfsSize() + ") is full, "
+                            + "start it with a larger tmpfsSize", failure.sourceResumed(), failure.criuLogExcerpt(),
+                            failure.getCause());
+                }
             }
             throw failure.in(failure.phase(), resumed);
         } finally {
@@ -188,12 +194,12 @@ public final class MigrationEngine implements AutoCloseable {
         requireArgument(destination, "destination");
         requireArgument(dump, "dump");
         RestoreSpec s = spec == null ? RestoreSpec.defaults() : spec;
-        HostAddress pageServerHost = HostAddress.parse(dump.pageServer().host());
+        HostAddress pageServerHost = hostOf(dump.pageServer().host(), "the dump's page server host");
         if (!pageServerHost.host().equals(destination.host()) || pageServerHost.port() != destination.port()) {
             throw new MigrationException(null, Kind.USAGE, "the dump's pages went to a page server on "
                     + pageServerHost + ", not to " + destination, "restore on the host that ran criuPageServer");
         }
-        HostAddress source = HostAddress.parse(dump.source());
+        HostAddress source = hostOf(dump.source(), "the dump's source");
         String imagesDir = s.imagesDir() != null ? s.imagesDir() : dump.pageServer().imagesDir();
         boolean tcpEstablished = s.tcpEstablished() || dump.tcpEstablished();
         Duration timeout = s.timeout() != null ? s.timeout() : settings.operationTimeout();
@@ -267,6 +273,9 @@ public final class MigrationEngine implements AutoCloseable {
     private static final class Progress {
         AgentSession src;
         AgentSession dst;
+        /** Agents of their own for the two long operations, beside each session's main agent. */
+        RemoteAgent dumpAgent;
+        RemoteAgent pageServerAgent;
         RemoteAgent.Call pageServerCall;
         RemoteAgent.Call dumpCall;
         boolean dumpStarted;
@@ -296,6 +305,8 @@ public final class MigrationEngine implements AutoCloseable {
             // The destination's agent first: everything it needs is ready before the source freezes.
             p.dst = open(spec.to());
             p.src = open(spec.from());
+            p.pageServerAgent = p.dst.startAgent();
+            p.dumpAgent = p.src.startAgent();
             Preflight preflight = preflight(p.src, p.dst, spec, root + "/" + id + ".cpuinfo", deadline);
             warnings.addAll(preflight.warnings());
             run.end();
@@ -308,28 +319,34 @@ public final class MigrationEngine implements AutoCloseable {
             run.begin(Phase.PAGE_SERVER);
             String address = resolve(spec.to());
             CompletableFuture<PageServerListening> listening = new CompletableFuture<>();
-            p.pageServerCall = p.dst.agent().start(AgentRequest.newBuilder().setPageServer(PageServerRequest.newBuilder()
-                            .setImagesDir(pagesDir).setTmpfsSize(preflight.tmpfsSize()).setAddress(address)),
+            p.pageServerCall = p.pageServerAgent.start(AgentRequest.newBuilder().setPageServer(
+                            PageServerRequest.newBuilder().setImagesDir(pagesDir).setTmpfsSize(preflight.tmpfsSize())
+                                    .setAddress(address)),
                     deadline.remaining(Phase.PAGE_SERVER), event -> {
                         if (event.hasListening()) {
                             listening.complete(event.getListening());
+                        } else if (event.hasProgress() && event.getProgress().getBytes() > 0) {
+                            // Pages arriving on the destination: the live progress of the dump.
+                            p.pagesAndBytes.set(0, event.getProgress().getPages());
+                            p.pagesAndBytes.set(1, event.getProgress().getBytes());
+                            listener.progress(Phase.DUMP, event.getProgress().getPages(), event.getProgress().getBytes());
                         }
                     });
             failWith(p.pageServerCall, listening, "the page server exited before it listened");
-            PageServerListening server = p.dst.agent().await(listening, p.pageServerCall);
+            PageServerListening server = p.pageServerAgent.await(listening, p.pageServerCall);
             run.end();
 
             run.begin(Phase.DUMP);
             CompletableFuture<Frozen> frozen = new CompletableFuture<>();
             p.dumpStarted = true;
-            p.dumpCall = p.src.agent().start(AgentRequest.newBuilder().setDump(DumpRequest.newBuilder()
+            p.dumpCall = p.dumpAgent.start(AgentRequest.newBuilder().setDump(DumpRequest.newBuilder()
                             .setPid(spec.pid()).setImagesDir(dumpDir)
                             .setPageServerHost(server.getAddress().isEmpty() ? address : server.getAddress())
                             .setPageServerPort(server.getPort()).setTcpEstablished(spec.tcpEstablished())
                             .setShellJob(spec.shellJob()).setCommitPoint(true)),
-                    deadline.remaining(Phase.DUMP), progressTo(Phase.DUMP, p.pagesAndBytes, frozen));
+                    deadline.remaining(Phase.DUMP), progressTo(Phase.DUMP, null, frozen));
             failWith(p.dumpCall, frozen, "the dump finished without stopping at the commit point");
-            p.src.agent().await(frozen, p.dumpCall);
+            p.dumpAgent.await(frozen, p.dumpCall);
             p.frozen = true;
             run.end();
 
@@ -338,7 +355,7 @@ public final class MigrationEngine implements AutoCloseable {
             run.end();
 
             run.begin(Phase.PAGE_SERVER_STATUS);
-            PageServerResult pageServerResult = p.dst.agent().await(p.pageServerCall).getPageServer();
+            PageServerResult pageServerResult = p.pageServerAgent.await(p.pageServerCall).getPageServer();
             if (pageServerResult.getExitStatus() != 0) {
                 throw new MigrationException(Phase.PAGE_SERVER_STATUS, Kind.REMOTE, "the page server on " + spec.to()
                         + " exited with status " + pageServerResult.getExitStatus(), "the pages may be incomplete");
@@ -354,15 +371,16 @@ public final class MigrationEngine implements AutoCloseable {
 
             run.begin(Phase.COMMIT);
             p.committed = true;
-            p.src.agent().send(AgentRequest.newBuilder().setDecision(CommitDecision.newBuilder()
+            p.dumpAgent.send(AgentRequest.newBuilder().setDecision(CommitDecision.newBuilder()
                     .setDumpRequestId(p.dumpCall.id()).setCommit(true)));
-            DumpResult dump = p.src.agent().await(p.dumpCall).getDump();
+            DumpResult dump = p.dumpAgent.await(p.dumpCall).getDump();
             if (!dump.getSourceKilled()) {
                 warnings.add("the source agent did not report the source as killed");
             }
             run.end();
 
             run.begin(Phase.CLEANUP);
+            stopPageServerAgent(p);
             cleanup(p.dst, spec.to(), pagesDir);
             cleanup(p.src, spec.from(), dumpDir);
             run.end();
@@ -391,11 +409,14 @@ public final class MigrationEngine implements AutoCloseable {
                                         MigrationException failure) {
         if (p.committed && p.restoredPid > 0 && failure.phase() != Phase.COMMIT) {
             // The destination runs the tree and CRIU finished the source; only clean-up failed.
+            stopPageServerAgent(p);
             cleanup(p.dst, spec.to(), pagesDir);
             cleanup(p.src, spec.from(), dumpDir);
             return failure;
         }
-        listener.warning(failure.describe().lines().findFirst().orElse("") + " - rolling back");
+        if (p.dumpStarted || p.pageServerCall != null) {
+            listener.warning(failure.describe().lines().findFirst().orElse("") + " - rolling back");
+        }
         boolean resumed = false;
         if (p.dumpStarted) {
             abortDump(p);
@@ -415,9 +436,7 @@ public final class MigrationEngine implements AutoCloseable {
                 resumed = confirmSourceRuns(p.src, spec.from(), spec.pid());
             }
         }
-        if (p.pageServerCall != null && p.dst != null && p.dst.isOpen()) {
-            p.dst.agent().cancelQuietly(p.pageServerCall);
-        }
+        stopPageServerAgent(p);
         if (p.pageServerCall != null) {
             cleanup(p.dst, spec.to(), pagesDir);
         }
@@ -432,19 +451,32 @@ public final class MigrationEngine implements AutoCloseable {
      * dump's outcome. A lost agent needs nothing: its channel closing makes it resume the tree.
      */
     private void abortDump(Progress p) {
-        if (p.src == null || p.dumpCall == null || !p.src.isOpen()) {
+        if (p.dumpAgent == null || p.dumpCall == null || !p.dumpAgent.isOpen()) {
             return;
         }
         try {
             if (p.frozen && !p.committed) {
-                p.src.agent().send(AgentRequest.newBuilder().setDecision(CommitDecision.newBuilder()
+                p.dumpAgent.send(AgentRequest.newBuilder().setDecision(CommitDecision.newBuilder()
                         .setDumpRequestId(p.dumpCall.id()).setCommit(false)));
             } else if (!p.committed) {
-                p.src.agent().cancelQuietly(p.dumpCall);
+                p.dumpAgent.cancelQuietly(p.dumpCall);
             }
-            p.src.agent().await(p.dumpCall);
+            p.dumpAgent.await(p.dumpCall);
         } catch (MigrationException expected) {
             listener.log("dump on " + p.src + " ended: " + expected.getMessage());
+        }
+    }
+
+    /**
+     * Ends the page server's agent (a page server still running is stopped by its cancel) and waits for
+     * it to exit: it supervises the images directory until then, and cleanup waits for its supervisor.
+     */
+    private void stopPageServerAgent(Progress p) {
+        if (p.pageServerAgent != null) {
+            if (p.pageServerCall != null && !p.pageServerCall.result().isDone()) {
+                p.pageServerAgent.cancelQuietly(p.pageServerCall);
+            }
+            p.pageServerAgent.close(ROLLBACK_STEP);
         }
     }
 
@@ -717,7 +749,10 @@ public final class MigrationEngine implements AutoCloseable {
         return confirmSourceRuns(own ? null : session, source, pid);
     }
 
-    /** Kills a tree this engine restored (and only that: its PID came from our own restore). */
+    /**
+     * Kills a tree this engine restored, and only that: its PID came from our own restore. (The agent's
+     * kill refuses running trees, rightly for sources; this one runs and must go.)
+     */
     private void killRestoredTree(AgentSession dst, HostAddress destination, int pid) {
         if (pid <= 0) {
             return;
@@ -725,12 +760,15 @@ public final class MigrationEngine implements AutoCloseable {
         AgentSession session = dst;
         boolean own = false;
         try {
-            if (session == null || !session.isOpen()) {
+            if (session == null || !session.host().isOpen()) {
                 session = open(destination, true);
                 own = true;
             }
-            session.call(AgentRequest.newBuilder().setKill(SourceRequest.newBuilder().setPid(pid)), ROLLBACK_STEP, null);
-            listener.log("killed the restored tree " + pid + " on " + destination);
+            if (HostProbe.killTree(session.host(), pid, ROLLBACK_STEP)) {
+                listener.log("killed the restored tree " + pid + " on " + destination);
+            } else {
+                listener.warning("the restored tree " + pid + " on " + destination + " did not go away; kill it by hand");
+            }
         } catch (MigrationException e) {
             listener.warning("killing the restored tree " + pid + " on " + destination + " failed: " + e.getMessage()
                     + "; kill it by hand");
@@ -739,6 +777,27 @@ public final class MigrationEngine implements AutoCloseable {
                 close(session);
             }
         }
+    }
+
+    /**
+     * Stops a detached page server and removes its tmpfs and images. Returns what went wrong on its side
+     * (it failed, e.g. its tmpfs was full), or null.
+     */
+    private String stopPageServer(HostAddress host, PageServerInfo pageServer) {
+        String failure = null;
+        try (AgentSession session = open(host, true)) {
+            PageServerStatus status = session.call(AgentRequest.newBuilder().setPageServerStatus(
+                    PageServerStatusRequest.newBuilder().setImagesDir(pageServer.imagesDir())), ROLLBACK_STEP, null)
+                    .getPageServerStatus();
+            if (status.getState() == PageServerStatus.State.FAILED) {
+                failure = "the page server on " + host + " failed too (exit status " + status.getExitStatus() + ")";
+            }
+            cleanup(session, host, pageServer.imagesDir());
+        } catch (MigrationException e) {
+            listener.warning("stopping the page server on " + host + " failed: " + e.getMessage());
+            cleanup(null, host, pageServer.imagesDir());
+        }
+        return failure;
     }
 
     /** Removes a dump's images, or a page server with its tmpfs and images, on a host. */
@@ -844,6 +903,14 @@ public final class MigrationEngine implements AutoCloseable {
         return failure.in(phase, failure.sourceResumed());
     }
 
+    private static HostAddress hostOf(String text, String what) throws MigrationException {
+        try {
+            return HostAddress.parse(text);
+        } catch (UsageException e) {
+            throw new MigrationException(null, Kind.USAGE, what + ": " + e.getMessage(), "");
+        }
+    }
+
     private static void requireArgument(Object value, String what) throws MigrationException {
         if (value == null) {
             throw new MigrationException(null, Kind.USAGE, "the " + what + " is required", "");
@@ -908,7 +975,7 @@ public final class MigrationEngine implements AutoCloseable {
         if (cancelled.compareAndSet(false, true)) {
             listener.warning("cancel requested: rolling back");
             for (AgentSession session : active) {
-                session.agent().failCalls(cancelledFailure());
+                session.agents().forEach(agent -> agent.failCalls(cancelledFailure()));
             }
         }
     }
@@ -916,7 +983,7 @@ public final class MigrationEngine implements AutoCloseable {
     @Override
     public void close() {
         for (AgentSession session : active) {
-            session.agent().abort();
+            session.agents().forEach(RemoteAgent::abort);
         }
         ssh.close();
     }
