@@ -101,7 +101,7 @@ abstract class EngineStepExecution<T> extends StepExecution {
     }
 
     /**
-     * Calls the engine with a fresh engine for these settings, one that {@link #stop} can cancel.
+     * Runs {@code call} on a fresh engine for these settings, one that {@link #stop} can cancel.
      * Engine and usage errors leave here as they are; {@link #forBuildLog} words them for people.
      */
     protected final <R> R withEngine(SshSettings settings, BuildLogListener log, EngineCall<R> call)

@@ -1,5 +1,6 @@
 package dev.criumigration.jenkins;
 
+import dev.criumigration.migration.Sizes;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -114,7 +115,7 @@ public final class MigrationRecord {
     }
 
     public synchronized String getMemory() {
-        return bytes > 0 ? dev.criumigration.migration.Sizes.human(bytes) : "";
+        return bytes > 0 ? Sizes.human(bytes) : "";
     }
 
     public synchronized String getMegabytesPerSecond() {
