@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what a criu-migration host needs: a CRIU that passes `criu check` (4.2 or newer) and a Java
-# runtime. With --test-tools it also installs what the test suite drives for real: OpenSSH's sshd,
-# ansible-core, ansible-lint, iproute2 and nftables.
+# runtime. With --build-tools it also installs what building from a checkout needs (a JDK, curl and unzip
+# for the Maven wrapper, python3 for the sample workload); with --test-tools, in addition, what the test
+# suite drives for real: OpenSSH's sshd, ansible-core, ansible-lint, iproute2, nftables and sudo.
 #
 # Idempotent: a second run with everything in place checks and returns in a second or two.
 # The distribution's criu package is used when it is new enough and passes `criu check`; otherwise the
@@ -16,20 +17,24 @@ BUILD_ROOT="${CRIU_BUILD_ROOT:-/var/cache/criu-migration}"
 CRIU_BUILD_DEPS=(build-essential libprotobuf-c-dev libprotobuf-dev protobuf-c-compiler protobuf-compiler python3-protobuf
   libnl-3-dev libnet1-dev libcap-dev libaio-dev libbsd-dev pkg-config libgnutls28-dev libnftables-dev
   uuid-dev libdrm-dev dpkg-dev xz-utils)
+BUILD_TOOLS=(openjdk-17-jdk-headless curl unzip python3 procps util-linux)
 TEST_TOOLS=(openssh-server openssh-client ansible-core ansible-lint iproute2 nftables python3 procps util-linux
-  strace gnutls-bin)
+  strace gnutls-bin sudo)
 
+with_build_tools=false
 with_test_tools=false
 for arg in "$@"; do
   case "$arg" in
-    --test-tools) with_test_tools=true ;;
+    --build-tools) with_build_tools=true ;;
+    --test-tools) with_build_tools=true; with_test_tools=true ;;
     -h|--help)
       cat <<USAGE
-Usage: install-host.sh [--test-tools]
+Usage: install-host.sh [--build-tools | --test-tools]
 
 Installs CRIU >= ${CRIU_MIN_VERSION} (building ${CRIU_PINNED_VERSION} from Debian's source package when the
 distribution has no working one) and a Java 17 runtime. Run as root on Debian.
-  --test-tools   also install sshd, ansible-core, ansible-lint, iproute2, nftables (for the test suite)
+  --build-tools  also install a JDK, curl, unzip and python3 (to build from a checkout and run the demo)
+  --test-tools   --build-tools plus sshd, ansible-core, ansible-lint, iproute2, nftables (for the tests)
 Environment: CRIU_PREFIX (default /usr/local), CRIU_BUILD_ROOT (default /var/cache/criu-migration)
 USAGE
       exit 0 ;;
@@ -139,8 +144,11 @@ else
   apt_install openjdk-17-jre-headless
 fi
 
+if $with_build_tools; then
+  apt_install "${BUILD_TOOLS[@]}"
+fi
 if $with_test_tools; then
   apt_install "${TEST_TOOLS[@]}"
-  log "test tools present: sshd $(/usr/sbin/sshd -V 2>&1 | head -n1 | awk '{print $1}'), $(ansible-playbook --version | head -n1)"
+  log "test tools present: $(/usr/sbin/sshd -V 2>&1 | sed -n '1s/,.*//p'), $(ansible-playbook --version 2>/dev/null | sed -n 1p)"
 fi
 log "done"

@@ -39,7 +39,9 @@ final class AgentSession implements AutoCloseable {
     /** Connects, makes sure the agent is deployed, and starts it. */
     static AgentSession open(SshConnector ssh, AgentDeployer deployer, HostAddress address, Consumer<String> log)
             throws MigrationException {
+        long start = System.nanoTime();
         RemoteHost host = ssh.connect(address);
+        log.accept(host.address() + ": connected and authenticated in " + (System.nanoTime() - start) / 1_000_000 + " ms");
         try {
             return new AgentSession(address, host, deployer.deploy(host).jarPath(), log);
         } catch (MigrationException | RuntimeException e) {
@@ -75,12 +77,17 @@ final class AgentSession implements AutoCloseable {
         return all;
     }
 
-    boolean isOpen() {
-        return agent.isOpen() && host.isOpen();
-    }
-
     Result call(AgentRequest.Builder request, Duration timeout, Consumer<AgentEvent> sink) throws MigrationException {
         return agent.call(request, timeout, sink);
+    }
+
+    /**
+     * For clean-up after a failure: the main agent when it is free, else a fresh one on the same
+     * connection (the main one may be gone, or still unwinding a cancelled operation).
+     */
+    Result callWhateverHappened(AgentRequest.Builder request, Duration timeout) throws MigrationException {
+        RemoteAgent free = agent.isOpen() && agent.isIdle() ? agent : startAgent();
+        return free.call(request, timeout, null);
     }
 
     @Override

@@ -42,6 +42,9 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLongArray;
@@ -70,6 +73,11 @@ public final class MigrationEngine implements AutoCloseable {
     private final AgentDeployer deployer;
     private final Set<AgentSession> active = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean cancelled = new AtomicBoolean();
+    private final ExecutorService workers = Executors.newCachedThreadPool(runnable -> {
+        Thread thread = new Thread(runnable, "migration-engine-worker");
+        thread.setDaemon(true);
+        return thread;
+    });
 
     public MigrationEngine(SshSettings settings, MigrationListener listener) {
         if (settings == null) {
@@ -302,9 +310,11 @@ public final class MigrationEngine implements AutoCloseable {
         List<String> warnings = new ArrayList<>();
         try {
             run.begin(Phase.PREFLIGHT);
-            // The destination's agent first: everything it needs is ready before the source freezes.
-            p.dst = open(spec.to());
-            p.src = open(spec.from());
+            // Both hosts at once, and every agent started before the source freezes.
+            CompletableFuture<AgentSession> dstOpening = async(() -> open(spec.to()));
+            CompletableFuture<AgentSession> srcOpening = async(() -> open(spec.from()));
+            p.dst = awaitOrClose(dstOpening, srcOpening);
+            p.src = await(srcOpening);
             p.pageServerAgent = p.dst.startAgent();
             p.dumpAgent = p.src.startAgent();
             Preflight preflight = preflight(p.src, p.dst, spec, root + "/" + id + ".cpuinfo", deadline);
@@ -419,6 +429,10 @@ public final class MigrationEngine implements AutoCloseable {
         }
         boolean resumed = false;
         if (p.dumpStarted) {
+            if (!p.committed) {
+                // The restored copy goes before the source may run again: never two copies at once.
+                killRestoredTree(p.dst, spec.to(), p.restoredPid);
+            }
             abortDump(p);
             if (p.committed) {
                 // The commit was sent but its outcome is unknown. A source that still runs wins: the
@@ -432,7 +446,6 @@ public final class MigrationEngine implements AutoCloseable {
                     return failure.in(Phase.COMMIT, false);
                 }
             } else {
-                killRestoredTree(p.dst, spec.to(), p.restoredPid);
                 resumed = confirmSourceRuns(p.src, spec.from(), spec.pid());
             }
         }
@@ -458,7 +471,7 @@ public final class MigrationEngine implements AutoCloseable {
             if (p.frozen && !p.committed) {
                 p.dumpAgent.send(AgentRequest.newBuilder().setDecision(CommitDecision.newBuilder()
                         .setDumpRequestId(p.dumpCall.id()).setCommit(false)));
-            } else if (!p.committed) {
+            } else if (!p.committed && !p.dumpCall.result().isDone()) {
                 p.dumpAgent.cancelQuietly(p.dumpCall);
             }
             p.dumpAgent.await(p.dumpCall);
@@ -541,8 +554,11 @@ public final class MigrationEngine implements AutoCloseable {
     private Preflight preflight(AgentSession src, AgentSession dst, MigrationSpec spec, String cpuinfoDir,
                                 Deadline deadline) throws MigrationException {
         List<String> warnings = new ArrayList<>();
-        CheckResult dstCheck = check(dst, Phase.PREFLIGHT);
+        CompletableFuture<CheckResult> dstChecking = async(() -> check(dst, Phase.PREFLIGHT));
+        CompletableFuture<HostProbe.Tree> treeProbing = async(() -> HostProbe.tree(src.host(), spec.pid()));
         CheckResult srcCheck = check(src, Phase.PREFLIGHT);
+        CheckResult dstCheck = await(dstChecking);
+        HostProbe.Tree tree = await(treeProbing);
         String criuVersions = srcCheck.getCriuVersion() + " -> " + dstCheck.getCriuVersion();
         int order = compareVersions(dstCheck.getCriuVersion(), srcCheck.getCriuVersion());
         if (order < 0) {
@@ -554,7 +570,6 @@ public final class MigrationEngine implements AutoCloseable {
             warnings.add("CRIU versions differ (" + criuVersions + "); a newer CRIU restores older images");
         }
 
-        HostProbe.Tree tree = HostProbe.tree(src.host(), spec.pid());
         if (!tree.ownPidNamespace()) {
             Set<Integer> taken = HostProbe.pidsInUse(dst.host(), tree.pids());
             if (!taken.isEmpty()) {
@@ -671,7 +686,7 @@ public final class MigrationEngine implements AutoCloseable {
     private java.util.function.Consumer<AgentEvent> progressTo(Phase phase, AtomicLongArray last,
                                                               CompletableFuture<Frozen> frozen) {
         return event -> {
-            if (event.hasProgress()) {
+            if (event.hasProgress() && (event.getProgress().getPages() > 0 || event.getProgress().getBytes() > 0)) {
                 long pages = event.getProgress().getPages();
                 long bytes = event.getProgress().getBytes();
                 if (last != null) {
@@ -679,6 +694,8 @@ public final class MigrationEngine implements AutoCloseable {
                     last.set(1, bytes);
                 }
                 listener.progress(phase, pages, bytes);
+            } else if (event.hasProgress()) {
+                listener.log(phase.label() + ": " + event.getProgress().getStage());
             } else if (event.hasFrozen() && frozen != null) {
                 frozen.complete(event.getFrozen());
             }
@@ -732,12 +749,12 @@ public final class MigrationEngine implements AutoCloseable {
         AgentSession session = src;
         boolean own = false;
         try {
-            if (session == null || !session.isOpen()) {
+            if (session == null || !session.host().isOpen()) {
                 session = open(source, true);
                 own = true;
             }
-            SourceResult result = session.call(AgentRequest.newBuilder().setResume(
-                    SourceRequest.newBuilder().setPid(pid)), ROLLBACK_STEP, null).getSource();
+            SourceResult result = session.callWhateverHappened(AgentRequest.newBuilder().setResume(
+                    SourceRequest.newBuilder().setPid(pid)), ROLLBACK_STEP).getSource();
             listener.log("source tree " + pid + " on " + source + " " + result.getAction());
         } catch (MigrationException e) {
             listener.warning("resuming the source tree " + pid + " on " + source + " failed: " + e.getMessage());
@@ -786,8 +803,8 @@ public final class MigrationEngine implements AutoCloseable {
     private String stopPageServer(HostAddress host, PageServerInfo pageServer) {
         String failure = null;
         try (AgentSession session = open(host, true)) {
-            PageServerStatus status = session.call(AgentRequest.newBuilder().setPageServerStatus(
-                    PageServerStatusRequest.newBuilder().setImagesDir(pageServer.imagesDir())), ROLLBACK_STEP, null)
+            PageServerStatus status = session.callWhateverHappened(AgentRequest.newBuilder().setPageServerStatus(
+                    PageServerStatusRequest.newBuilder().setImagesDir(pageServer.imagesDir())), ROLLBACK_STEP)
                     .getPageServerStatus();
             if (status.getState() == PageServerStatus.State.FAILED) {
                 failure = "the page server on " + host + " failed too (exit status " + status.getExitStatus() + ")";
@@ -804,12 +821,12 @@ public final class MigrationEngine implements AutoCloseable {
     private void cleanup(AgentSession session, HostAddress host, String imagesDir) {
         boolean own = false;
         try {
-            if (session == null || !session.isOpen()) {
+            if (session == null || !session.host().isOpen()) {
                 session = open(host, true);
                 own = true;
             }
-            session.call(AgentRequest.newBuilder().setCleanup(CleanupRequest.newBuilder().setImagesDir(imagesDir)),
-                    ROLLBACK_STEP, null);
+            session.callWhateverHappened(AgentRequest.newBuilder().setCleanup(
+                    CleanupRequest.newBuilder().setImagesDir(imagesDir)), ROLLBACK_STEP);
         } catch (MigrationException e) {
             listener.warning("cleaning up " + imagesDir + " on " + host + " failed: " + e.getMessage());
         } finally {
@@ -820,6 +837,52 @@ public final class MigrationEngine implements AutoCloseable {
     }
 
     // ---- plumbing ---------------------------------------------------------------------------------
+
+    /** A step that may fail with a MigrationException, for {@link #async}. */
+    private interface Step<T> {
+        T run() throws MigrationException;
+    }
+
+    /** Runs {@code step} on the engine's own threads (hosts are prepared side by side). */
+    private <T> CompletableFuture<T> async(Step<T> step) {
+        CompletableFuture<T> future = new CompletableFuture<>();
+        workers.execute(() -> {
+            try {
+                future.complete(step.run());
+            } catch (MigrationException | RuntimeException e) {
+                future.completeExceptionally(e);
+            }
+        });
+        return future;
+    }
+
+    private static <T> T await(CompletableFuture<T> future) throws MigrationException {
+        try {
+            return future.get();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof MigrationException failure) {
+                throw failure;
+            }
+            if (e.getCause() instanceof RuntimeException runtime) {
+                throw runtime;
+            }
+            throw new MigrationException(null, Kind.INTERNAL, "internal error: " + e.getCause(), "");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw cancelledFailure();
+        }
+    }
+
+    /** The session {@code wanted} opens; when it fails, the {@code other} one is closed as soon as it is open. */
+    private AgentSession awaitOrClose(CompletableFuture<AgentSession> wanted, CompletableFuture<AgentSession> other)
+            throws MigrationException {
+        try {
+            return await(wanted);
+        } catch (MigrationException | RuntimeException e) {
+            other.whenComplete((session, error) -> close(session));
+            throw e;
+        }
+    }
 
     private AgentSession open(HostAddress address) throws MigrationException {
         return open(address, false);
@@ -834,7 +897,8 @@ public final class MigrationEngine implements AutoCloseable {
         if (!forRollback) {
             active.add(session);
             if (cancelled.get()) {
-                session.agent().failCalls(cancelledFailure());
+                close(session);
+                throw cancelledFailure();
             }
         }
         return session;
@@ -893,8 +957,8 @@ public final class MigrationEngine implements AutoCloseable {
             failure = new MigrationException(null, Kind.INTERNAL, "internal error: " + e, "", false, List.of(), e);
         }
         if (cancelled.get() && failure.kind() != Kind.CANCELLED && failure.kind() != Kind.USAGE) {
-            failure = new MigrationException(failure.phase(), Kind.CANCELLED, "the migration was cancelled ("
-                    + failure.getMessage() + ")", "", failure.sourceResumed(), failure.criuLogExcerpt(), failure);
+            failure = new MigrationException(failure.phase(), Kind.CANCELLED, "the migration was cancelled", "",
+                    failure.sourceResumed(), List.of(), failure);
         }
         Phase phase = failure.phase() != null ? failure.phase() : run.current;
         if (run.current != null) {
@@ -975,7 +1039,7 @@ public final class MigrationEngine implements AutoCloseable {
         if (cancelled.compareAndSet(false, true)) {
             listener.warning("cancel requested: rolling back");
             for (AgentSession session : active) {
-                session.agents().forEach(agent -> agent.failCalls(cancelledFailure()));
+                session.agents().forEach(RemoteAgent::cancelCalls);
             }
         }
     }
@@ -985,6 +1049,7 @@ public final class MigrationEngine implements AutoCloseable {
         for (AgentSession session : active) {
             session.agents().forEach(RemoteAgent::abort);
         }
+        workers.shutdownNow();
         ssh.close();
     }
 }

@@ -41,28 +41,29 @@ import java.util.concurrent.TimeUnit;
 @Command(name = "criu-migrate", mixinStandardHelpOptions = true, versionProvider = MigrateMain.Version.class,
         sortOptions = false, usageHelpAutoWidth = true,
         description = {
-            "Moves a running process tree from one host to another with CRIU, disk-less: memory pages stream",
-            "into a page server on a tmpfs on the destination, the tree is restored there, and only then is the",
-            "source killed. Any failure resumes the source and cleans the destination.",
+            "Moves a running process tree from one host to another with CRIU, disk-less: memory pages stream "
+                + "into a page server on a tmpfs on the destination, the tree is restored there, and only then is "
+                + "the source killed. Any failure resumes the source and cleans the destination.",
             "Without a subcommand it migrates; the subcommands are the same steps one by one."},
         subcommands = {MigrateMain.PageServerCommand.class, MigrateMain.DumpCommand.class,
             MigrateMain.RestoreCommand.class, MigrateMain.ResumeCommand.class, MigrateMain.KillCommand.class,
             MigrateMain.CheckCommand.class},
         footerHeading = "%nExamples:%n",
         footer = {
-            "  criu-migrate --from root@src.example:22 --to root@dst.example --pid 4242",
-            "  criu-migrate --from src --to dst --pid 4242 --dry-run            # preflight only",
-            "  criu-migrate --from src --to dst --pid 4242 --json > report.json # for scripts",
-            "  criu-migrate -i ~/.ssh/migrate_ed25519 --known-hosts /etc/criu-migration/known_hosts \\",
-            "               --from src --to dst --pid 4242 --tmpfs-size 2G --tcp-established",
-            "  # step by step (what the Jenkins steps do):",
+            "  criu-migrate --from root@src.example --to root@dst.example:2222 --pid 4242",
+            "  criu-migrate --from src --to dst --pid 4242 --dry-run   # preflight only",
+            "  criu-migrate --from src --to dst --pid 4242 --json > report.json",
+            "  criu-migrate -i ~/.ssh/migrate_ed25519 --known-hosts /etc/cm/known_hosts \\",
+            "      --from src --to dst --pid 4242 --tmpfs-size 2G --tcp-established",
+            "Step by step (what the Jenkins steps do):",
             "  criu-migrate page-server --to dst --state /tmp/m.json",
             "  criu-migrate dump --from src --pid 4242 --state /tmp/m.json",
             "  criu-migrate restore --state /tmp/m.json",
-            "",
-            "From cron or a systemd timer: use --json and the exit status (0 ok, 1 failed, 2 usage error);",
-            "SIGTERM or Ctrl-C during a migration rolls it back (the source resumes) before exiting.",
-            "Trust a new host with: ssh-keyscan -p PORT -t ed25519 HOST >> ~/.ssh/known_hosts (after checking it)."})
+            "From cron or a systemd timer: use --json and the exit status",
+            "(0 ok, 1 failed, 2 usage error). SIGTERM or Ctrl-C during a migration",
+            "rolls it back (the source resumes) before exiting.",
+            "Trust a new host, after checking its fingerprint, with:",
+            "  ssh-keyscan -p PORT -t ed25519 HOST >> ~/.ssh/known_hosts"})
 public final class MigrateMain implements Callable<Integer> {
     static final int OK = 0;
     static final int FAILED = 1;

@@ -65,44 +65,54 @@ public final class AgentDeployer {
         return embedded;
     }
 
+    /**
+     * Shows the Java version and the jar's checksum in one round trip (a fixed script; the command and
+     * path travel as quoted arguments).
+     */
+    private static final String PROBE_SCRIPT = "\"$1\" -version 2>&1; echo \"java-exit=$?\"; sha256sum -- \"$2\" 2>/dev/null";
+
     /** Checks Java on the host and makes sure the agent jar is there and intact. */
     public DeployedAgent deploy(RemoteHost host) throws MigrationException {
-        int java = checkJava(host);
         AgentJar jar = embeddedJar();
         String agentDir = host.settings().agentDir();
         String path = agentDir + "/" + jar.fileName();
-        String present = remoteSha256(host, path);
+        String java = host.settings().javaCommand();
+        CommandResult probe = host.run(List.of("sh", "-c", PROBE_SCRIPT, "sh", java, path), true);
+        int javaVersion = checkJava(host, java, probe.stdout());
+        String present = sha256Of(probe.stdout());
         if (jar.sha256().equals(present)) {
             log.accept(host + ": agent " + path + " present and intact");
-            return new DeployedAgent(path, false, java);
+            return new DeployedAgent(path, false, javaVersion);
         }
         if (present != null) {
             log.accept(host + ": " + path + " is damaged (sha256 " + present + "), replacing it");
         }
         upload(host, jar, agentDir, path);
-        String uploaded = remoteSha256(host, path);
+        String uploaded = sha256Of(host.run(List.of("sha256sum", "--", path), true).stdout());
         if (!jar.sha256().equals(uploaded)) {
             throw new MigrationException(null, Kind.REMOTE, "the agent uploaded to " + host + ":" + path
                     + " has sha256 " + uploaded + ", expected " + jar.sha256(), "check the disk on the host");
         }
         log.accept(host + ": agent uploaded to " + path + " (" + jar.bytes().length + " bytes, sha256 verified)");
-        return new DeployedAgent(path, true, java);
+        return new DeployedAgent(path, true, javaVersion);
     }
 
-    /** The major Java version the agent will run with (as root through sudo, when configured). */
-    int checkJava(RemoteHost host) throws MigrationException {
-        String java = host.settings().javaCommand();
-        CommandResult result = host.run(List.of(java, "-version"), true);
-        if (!result.ok()) {
-            String why = result.exitStatus() == 127 || result.stderr().contains("command not found")
-                    ? "there is no '" + java + "' on the host" : "'" + java + " -version' failed: " + result.firstErrorLine();
+    /** The major Java version the agent will run with, from the probe's output. */
+    private static int checkJava(RemoteHost host, String java, String probeOutput) throws MigrationException {
+        Matcher exit = Pattern.compile("java-exit=(\\d+)").matcher(probeOutput);
+        String versionText = probeOutput.substring(0, Math.max(0, probeOutput.indexOf("java-exit=")));
+        if (!exit.find() || !exit.group(1).equals("0")) {
+            String status = exit.find(0) ? exit.group(1) : "?";
+            String why = status.equals("127") || versionText.contains("not found")
+                    ? "there is no '" + java + "' on the host"
+                    : "'" + java + " -version' failed: " + firstLine(versionText);
             throw new MigrationException(null, Kind.HOST_NOT_READY, host + " cannot run the agent: " + why,
                     INSTALL_HINT);
         }
-        Matcher m = JAVA_VERSION.matcher(result.stderr() + result.stdout());
+        Matcher m = JAVA_VERSION.matcher(versionText);
         if (!m.find()) {
             throw new MigrationException(null, Kind.HOST_NOT_READY, host + ": cannot tell the Java version from '"
-                    + result.firstErrorLine() + "'", INSTALL_HINT);
+                    + firstLine(versionText) + "'", INSTALL_HINT);
         }
         int major = Integer.parseInt(m.group(2));
         if (m.group(1) != null || major < MINIMUM_JAVA) {
@@ -112,14 +122,14 @@ public final class AgentDeployer {
         return major;
     }
 
-    /** The file's SHA-256 as the host computes it, or null when there is no such file. */
-    private static String remoteSha256(RemoteHost host, String path) throws MigrationException {
-        CommandResult result = host.run(List.of("sha256sum", "--", path), true);
-        if (!result.ok()) {
-            return null;
-        }
-        String hash = result.stdout().strip().split("\\s+", 2)[0];
-        return hash.matches("[0-9a-f]{64}") ? hash : null;
+    /** The SHA-256 in sha256sum's output, or null when there is none (no such file). */
+    private static String sha256Of(String output) {
+        Matcher m = Pattern.compile("(?m)^([0-9a-f]{64})\\s").matcher(output);
+        return m.find() ? m.group(1) : null;
+    }
+
+    private static String firstLine(String text) {
+        return text.strip().lines().findFirst().orElse("no output");
     }
 
     /**
@@ -148,8 +158,8 @@ public final class AgentDeployer {
                         + " failed: " + e.getMessage(), sudo ? "" : "check that " + agentDir + " is writable by "
                         + host.address().user().orElse("the login user") + " or use sudo", false, List.of(), e);
             }
-            mustSucceed(host, List.of("chmod", "0644", "--", staging), true, "set the agent's permissions");
-            mustSucceed(host, List.of("mv", "-f", "--", staging, path), true, "move the agent into " + agentDir);
+            mustSucceed(host, List.of("sh", "-c", "chmod 0644 -- \"$1\" && mv -f -- \"$1\" \"$2\"", "sh", staging, path),
+                    true, "move the agent into " + agentDir);
         } finally {
             removeStaging(host, sudo, staging);
         }

@@ -154,7 +154,14 @@ public final class RemoteAgent implements AutoCloseable {
         try {
             return future.get(call.timeout.plus(GRACE).toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
+            // Ask the agent to give up and give it the time to undo what it did (a restored tree, a
+            // frozen source) before going on without it.
             cancelQuietly(call);
+            try {
+                future.get(GRACE.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (Exception outcome) {
+                // It ended (cancelled) or still did not answer: either way this call timed out.
+            }
             throw new MigrationException(null, Kind.TIMEOUT, "the " + call.operation + " on " + host.address()
                     + " did not finish within " + seconds(call.timeout), "raise the timeout if the workload is large");
         } catch (ExecutionException e) {
@@ -183,11 +190,19 @@ public final class RemoteAgent implements AutoCloseable {
         }
     }
 
-    /** Fails every call in flight with {@code reason} (the engine was cancelled): waiting threads return. */
-    public void failCalls(MigrationException reason) {
+    /**
+     * Asks the agent to cancel every call in flight. Their outcomes still arrive (the agent resumes a
+     * source it froze, kills a tree it was restoring): waiting threads return with what really happened.
+     */
+    public void cancelCalls() {
         for (Call call : calls.values()) {
-            call.result.completeExceptionally(reason);
+            cancelQuietly(call);
         }
+    }
+
+    /** No call in flight: the agent can take a request (it runs one operation at a time). */
+    public boolean isIdle() {
+        return calls.isEmpty();
     }
 
     private synchronized void write(AgentRequest request) throws MigrationException {
@@ -259,8 +274,9 @@ public final class RemoteAgent implements AutoCloseable {
         String what = call == null ? "agent" : call.operation;
         StringBuilder message = new StringBuilder(what).append(" on ").append(host.address()).append(": ")
                 .append(error.getMessage());
-        if (!error.getCriuErrmsg().isEmpty()) {
-            message.append(" (CRIU: ").append(error.getCriuErrmsg()).append(')');
+        String criuMessage = error.getCriuErrmsg().strip().replaceAll("\\s*\\R\\s*", "; ");
+        if (!criuMessage.isEmpty() && !error.getMessage().contains(criuMessage)) {
+            message.append(" (CRIU: ").append(criuMessage).append(')');
         }
         return new MigrationException(null, kind, message.toString(), error.getHint(), error.getSourceResumed(),
                 error.getCriuLogExcerptList(), null);

@@ -32,6 +32,8 @@ public final class SshdHost implements AutoCloseable {
     /** Starts sshd trusting the public keys of {@code clientKeys}. */
     public static SshdHost start(String name, ClientKeys clientKeys) throws IOException, InterruptedException {
         Path dir = Files.createTempDirectory("sshd-" + name + "-");
+        // Readable by every login: sshd reads AuthorizedKeysFile as the user logging in.
+        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
         Path hostKey = dir.resolve("ssh_host_ed25519_key");
         ClientKeys.run(List.of("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", hostKey.toString()));
         Files.writeString(dir.resolve("authorized_keys"), clientKeys.authorizedKeys());
