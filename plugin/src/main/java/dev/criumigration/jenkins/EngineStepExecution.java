@@ -146,7 +146,9 @@ abstract class EngineStepExecution<T> extends StepExecution {
         }
         MigrationEngine running = engine;
         if (running != null) {
-            running.cancel(); // the engine call rolls back and throws; execute() then reports the cause
+            // The engine call rolls back and throws; execute() then reports the cause. Cancelling
+            // talks to the agents, so it runs off the CPS VM thread: a hung host must not hang it.
+            THREADS.execute(running::cancel);
         }
     }
 
