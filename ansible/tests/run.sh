@@ -39,7 +39,7 @@ fi
 
 work=$(mktemp -d /tmp/criu-ansible.XXXXXX)
 chmod 700 "$work"
-mkdir -p "$work/logs" "$work/workloads" "$work/cp"
+mkdir -p "$work/logs" "$work/workloads" "$work/cp" "$work/transit"
 run_id=$$ # workload seeds start with it, so this run's workloads can be told from any other's
 seeds=()
 sshd_pids=()
@@ -223,6 +223,8 @@ state_of() { # LOG: checks the log is one unbroken run (ticks 0,1,2,... and one 
 import re, sys
 ticks, checksums = [], set()
 for line in open(sys.argv[1]):
+    if line.startswith("unshare: "):
+        continue  # start-workload.sh's wrapper outside the namespace, when the source's root dies
     m = re.fullmatch(r"tick=(\d+) checksum=([0-9a-f]+) pid=\d+\n?", line)
     if not m:
         sys.exit("unexpected line in %s: %r" % (sys.argv[1], line))
@@ -380,7 +382,7 @@ t_migrate_failure_resumes_source() {
     fail "migrate.yml succeeded although the restore must fail"
     return 1
   fi
-  [ "$(result_of "$work/failure.out" 'Dump the source')" = 'changed: [localhost -> host1]' ] ||
+  [[ "$(result_of "$work/failure.out" 'Dump the source')" == 'changed: [localhost -> host1'* ]] ||
     fail "the failure did not come after a successful dump" || return 1
   grep -q 'failed at \\"Restore on the destination\\"' "$work/failure.out" || fail "not the restore that failed" || return 1
   grep -qi 'Address already in use' "$work/failure.out" || fail "CRIU's own message is missing" || return 1
