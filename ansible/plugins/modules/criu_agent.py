@@ -20,106 +20,107 @@ description:
     on the destination, a dump on the source that streams its pages there and leaves the source
     stopped, a restore on the destination, then C(kill) (success) or C(resume) (any failure) of the
     source. The collection's C(migrate.yml) playbook strings them together with rollback.
-  - Every path is checked to be absolute and inside O(images_base), so a typing mistake cannot make
+  - Every path is checked to be absolute and inside C(images_base), so a typing mistake cannot make
     the agent write, mount or remove anything elsewhere.
 options:
   command:
     description:
       - The agent operation.
-      - V(check), V(page-server-status) and V(images) only read; they also run in check mode.
-      - V(page-server) starts a CRIU page server, detached, on a fresh tmpfs when O(tmpfs_size) is set.
-      - V(dump) checkpoints the tree rooted at O(pid), streaming its pages to the page server at
-        O(page_server_host):O(page_server_port) when given.
-      - V(restore) restores the tree whose images are in O(images_dir).
-      - V(resume) and V(kill) end the stopped state of a tree dumped with O(leave_stopped).
-      - V(cleanup) stops a page server still serving O(images_dir), unmounts its tmpfs and removes
+      - C(check), C(page-server-status) and C(images) only read; they also run in check mode.
+      - C(page-server) starts a CRIU page server, detached (it outlives the task and records its
+        outcome for C(page-server-status)), on a fresh tmpfs when C(tmpfs_size) is set.
+      - C(dump) checkpoints the tree rooted at C(pid), streaming its pages to the page server at
+        C(page_server_host):C(page_server_port) when given.
+      - C(restore) restores the tree whose images are in C(images_dir).
+      - C(resume) and C(kill) end the stopped state of a tree dumped with C(leave_stopped).
+      - C(cleanup) stops a page server still serving C(images_dir), unmounts its tmpfs and removes
         the directory.
     type: str
     required: true
     choices: [check, page-server, page-server-status, dump, restore, resume, kill, images, cleanup]
   pid:
     description:
-      - Host PID of the root of the process tree (V(dump), V(resume), V(kill)). An integer greater than 1.
+      - Host PID of the root of the process tree (C(dump), C(resume), C(kill)). An integer greater than 1.
     type: int
   images_dir:
     description:
-      - Directory of the CRIU images on this host. Must be absolute and inside O(images_base).
-      - Required by every command but V(check), V(resume) and V(kill).
+      - Directory of the CRIU images on this host. Must be absolute and inside C(images_base).
+      - Required by every command but C(check), C(resume) and C(kill).
     type: path
   images_base:
     description:
-      - The directory that every O(images_dir) must be inside (the role's C(criu_host_images_base)).
+      - The directory that every C(images_dir) must be inside (the role's C(criu_host_images_base)).
     type: path
     default: /var/lib/criu-migration/images
   tmpfs_size:
     description:
-      - V(page-server) only. Size of the tmpfs mounted on O(images_dir), such as V(512M) or V(2G);
-        a number with an optional K, M or G suffix. Without it no tmpfs is mounted.
+      - C(page-server) only. Size of the tmpfs mounted on C(images_dir), such as C(512M) or C(2G);
+        a number with an optional K, M, G or T suffix (powers of 1024). Without it no tmpfs is mounted.
     type: str
   address:
     description:
-      - V(page-server) only. The address the page server listens on. Bind it narrowly - the address
+      - C(page-server) only. The address the page server listens on. Bind it narrowly - the address
         on which the source reaches this host.
     type: str
   port:
     description:
-      - V(page-server) only. The port to listen on, 0 to let CRIU pick a free one (returned in the result).
+      - C(page-server) only. The port to listen on, 0 to let CRIU pick a free one (returned in the result).
     type: int
     default: 0
   page_server_host:
     description:
-      - V(dump) only. Address of the destination's page server. Without it the pages are written
-        into O(images_dir).
+      - C(dump) only. Address of the destination's page server. Without it the pages are written
+        into C(images_dir).
     type: str
   page_server_port:
     description:
-      - V(dump) only. Port of the destination's page server; required with O(page_server_host).
+      - C(dump) only. Port of the destination's page server; required with C(page_server_host).
     type: int
   leave_stopped:
     description:
-      - V(dump) only. Leave the source stopped after the dump, waiting for V(resume) or V(kill).
+      - C(dump) only. Leave the source stopped after the dump, waiting for C(resume) or C(kill).
       - Without it CRIU kills the source as soon as the dump is written.
     type: bool
     default: true
   tcp_established:
     description:
-      - V(dump) and V(restore). Checkpoint and restore established TCP connections.
+      - C(dump) and C(restore). Checkpoint and restore established TCP connections.
     type: bool
     default: false
   shell_job:
     description:
-      - V(dump) and V(restore). Allow a tree attached to a terminal session.
+      - C(dump) and C(restore). Allow a tree attached to a terminal session.
     type: bool
     default: false
   ext_unix_sk:
     description:
-      - V(dump) and V(restore). Allow external UNIX sockets.
+      - C(dump) and C(restore). Allow external UNIX sockets.
     type: bool
     default: false
   network_lock:
     description:
-      - V(dump) and V(restore). How CRIU locks the network of a dumped network namespace.
-      - V(default) is the agent's default (nftables).
+      - C(dump) and C(restore). How CRIU locks the network of a dumped network namespace.
+      - C(default) is the agent's default (nftables).
     type: str
     choices: [default, iptables, nftables, skip]
     default: default
   require_page_server_ok:
     description:
-      - V(restore) only. Refuse to restore unless the page server that filled O(images_dir)
+      - C(restore) only. Refuse to restore unless the page server that filled C(images_dir)
         recorded success.
     type: bool
     default: true
   tls_ca_cert:
     description:
-      - V(page-server) and V(dump). CA certificate (a path on the host) to encrypt the page stream with TLS.
+      - C(page-server) and C(dump). CA certificate (a path on the host) to encrypt the page stream with TLS.
     type: path
   tls_cert:
     description:
-      - V(page-server) and V(dump). Certificate (a path on the host) for TLS.
+      - C(page-server) and C(dump). Certificate (a path on the host) for TLS.
     type: path
   tls_key:
     description:
-      - V(page-server) and V(dump). Private key (a path on the host) for TLS.
+      - C(page-server) and C(dump). Private key (a path on the host) for TLS.
     type: path
   timeout:
     description:
@@ -129,19 +130,21 @@ options:
     default: 0
   agent:
     description:
-      - The agent's launcher. A bare name is looked up on E(PATH) and in C(/usr/local/bin).
+      - The agent's launcher. A bare name is looked up on C(PATH) and in C(/usr/local/bin).
     type: str
     default: criu-agent
 notes:
-  - The result documents are protobuf's JSON rendering of the agent's result messages; their keys
-    are returned in the proto field names (V(images_dir), not V(imagesDir)). Fields that hold their
-    default value (0, false, empty) may be absent, and 64-bit numbers may be strings.
+  - The result documents are protobuf's JSON rendering of the agent's result messages, with the
+    proto field names (C(images_dir)) and every field present; 64-bit numbers are strings, as in
+    protobuf's JSON mapping.
+  - A C(check) that finds the host unable to migrate, and a C(page-server-status) of a page server
+    that failed or never started, fail the task; C(result) still holds the agent's document.
   - Requires root on the target, CRIU 4.2 or newer and the agent - the C(criumigration.criu.criu_host)
     role installs them.
 attributes:
   check_mode:
     support: full
-    details: Read-only commands run; the others report RV(changed) without acting.
+    details: Read-only commands run; the others report C(changed) without acting.
   diff_mode:
     support: none
 author:
@@ -193,12 +196,12 @@ EXAMPLES = r"""
 RETURN = r"""
 result:
   description:
-    - The agent's result document for the command (keys in proto field names). For V(check) a
-      CheckResult, V(page-server) a PageServerResult, V(page-server-status) a PageServerStatus,
-      V(dump) a DumpResult, V(restore) a RestoreResult, V(resume) and V(kill) a SourceResult,
-      V(images) an ImagesResult, V(cleanup) a CleanupResult.
+    - The agent's result document for the command (keys in proto field names). For C(check) a
+      CheckResult, C(page-server) a PageServerResult, C(page-server-status) a PageServerStatus,
+      C(dump) a DumpResult, C(restore) a RestoreResult, C(resume) and C(kill) a SourceResult,
+      C(images) an ImagesResult, C(cleanup) a CleanupResult.
     - Empty in check mode for commands that change something.
-  returned: success
+  returned: success, and failures where the agent printed a result (a failed C(check) or C(page-server-status))
   type: dict
   sample:
     pid: 4242
@@ -216,12 +219,12 @@ argv:
   sample: [/usr/local/bin/criu-agent, kill, "--pid=4242", --json]
 msg:
   description:
-    - On failure, what went wrong - the agent's message, CRIU's own error message and the agent's
-      hint about what to do.
+    - On failure, what went wrong - the agent's message, CRIU's own error message, the first error
+      line of CRIU's log and the agent's hint about what to do.
   returned: failure
   type: str
-  sample: "restore failed: CRIU failed (Can't bind inet socket: Address already in use).
-    Hint: free the port on the destination or give the workload its own network namespace"
+  sample: "the restore failed: CRIU RESTORE failed; CRIU's log: Error (criu/sk-inet.c:1059): inet: Can't bind
+    inet socket (id 17): Address already in use. Hint: see CRIU's log"
 error:
   description: The agent's AgentError document (kind, message, hint, criu_errno, criu_errmsg, ...).
   returned: failure, when the agent printed one
@@ -263,13 +266,14 @@ _DUMP_RESTORE_FLAGS = [
 _TLS = [("tls_ca_cert", "--tls-cacert"), ("tls_cert", "--tls-cert"), ("tls_key", "--tls-key")]
 COMMAND_OPTIONS = {
     "check": [],
+    # Always detached: a module cannot hold the session the page server would otherwise live in.
     "page-server": [("images_dir", "--images-dir"), ("tmpfs_size", "--tmpfs-size"),
-                    ("address", "--address"), ("port", "--port")] + _TLS,
+                    ("address", "--address"), ("port", "--port"), ("detach", "--detach")] + _TLS,
     "page-server-status": [("images_dir", "--images-dir")],
     "dump": [("pid", "--pid"), ("images_dir", "--images-dir"), ("page_server", "--page-server"),
              ("leave_stopped", "--leave-stopped")] + _DUMP_RESTORE_FLAGS + _TLS,
     "restore": [("images_dir", "--images-dir"),
-                ("require_page_server_ok", "--require-page-server-ok")] + _DUMP_RESTORE_FLAGS,
+                ("require_page_server_ok", "--require-page-server")] + _DUMP_RESTORE_FLAGS,
     "resume": [("pid", "--pid")],
     "kill": [("pid", "--pid")],
     "images": [("images_dir", "--images-dir")],
@@ -297,7 +301,7 @@ COMMAND_ONLY = {
     "tls_cert": ("page-server", "dump"),
     "tls_key": ("page-server", "dump"),
 }
-SIZE_PATTERN = re.compile(r"^[1-9][0-9]*[KMG]?$")
+SIZE_PATTERN = re.compile(r"^[1-9][0-9]*[KMGT]?$")
 HOST_PATTERN = re.compile(r"^[A-Za-z0-9:._%-]+$")  # a host name, IPv4 or IPv6 address
 # Agents get this long beyond their own deadline before they are stopped from outside.
 AGENT_GRACE_SECONDS = 30
@@ -339,7 +343,7 @@ def validate(params):
 
     size = params.get("tmpfs_size")
     if size is not None and not SIZE_PATTERN.match(size):
-        problems.append("tmpfs_size must be a positive number with an optional K, M or G suffix "
+        problems.append("tmpfs_size must be a positive number with an optional K, M, G or T suffix "
                         "(such as 512M or 2G), got %r" % size)
     for name in ("tls_ca_cert", "tls_cert", "tls_key"):
         if params.get(name) is not None and not os.path.isabs(params[name]):
@@ -374,7 +378,12 @@ def build_argv(agent, params):
     command = params["command"]
     argv = [agent, command]
     for name, option in COMMAND_OPTIONS[command]:
-        value = page_server_address(params) if name == "page_server" else params.get(name)
+        if name == "page_server":
+            value = page_server_address(params)
+        elif name == "detach":
+            value = True
+        else:
+            value = params.get(name)
         if value is None or value is False:
             continue
         if value is True:
@@ -398,25 +407,38 @@ def page_server_address(params):
     return "%s:%d" % ("[%s]" % host if ":" in host else host, params["page_server_port"])
 
 
-def snake_case_keys(document):
-    """protobuf's JsonFormat may print lowerCamelCase names; return the proto field names."""
-    if isinstance(document, dict):
-        return dict((re.sub(r"(?<!^)([A-Z])", r"_\1", key).lower(), snake_case_keys(value))
-                    for key, value in document.items())
-    if isinstance(document, list):
-        return [snake_case_keys(item) for item in document]
-    return document
-
-
 def failure_message(command, error):
-    """The agent's message, CRIU's own error message when it adds something, and the hint."""
+    """The agent's message, CRIU's own error message and first logged error when they add
+    something, and the hint."""
     message = error.get("message") or "criu-agent %s failed" % command
-    criu_errmsg = error.get("criu_errmsg")
+    criu_errmsg = (error.get("criu_errmsg") or "").strip()
     if criu_errmsg and criu_errmsg not in message:
         message = "%s (CRIU: %s)" % (message, criu_errmsg)
+    logged = [line for line in error.get("criu_log_excerpt") or [] if "Error" in line]
+    if logged:
+        first_error = logged[0][logged[0].index("Error"):].strip()
+        if first_error not in message:
+            message = "%s; CRIU's log: %s" % (message, first_error)
     if error.get("hint"):
         message = "%s. Hint: %s" % (message.rstrip("."), error["hint"])
     return message
+
+
+def is_agent_error(document):
+    """An AgentError document, as opposed to a result (which never has both fields)."""
+    return "kind" in document and "message" in document
+
+
+def unsuccessful_result_message(command, result):
+    """Why a result the agent printed with exit status 1 is a failure."""
+    if command == "check":
+        return "this host cannot migrate processes: %s" % ("; ".join(result.get("problems") or []) or "see result")
+    if command == "page-server-status":
+        return "the page server of %s is %s (exit status %s)" % (
+            result.get("images_dir", "?"), result.get("state", "?"), result.get("exit_status", "?"))
+    if command == "page-server":
+        return "the page server exited with status %s" % result.get("exit_status", "?")
+    return "criu-agent %s reported a failure" % command
 
 
 def changed_by(command, result):
@@ -482,13 +504,17 @@ def main():
         argv = ["timeout", "--kill-after=10", str(module.params["timeout"] + AGENT_GRACE_SECONDS)] + argv
     rc, stdout, stderr = module.run_command(argv, check_rc=False)
     try:
-        document = snake_case_keys(json.loads(stdout)) if stdout.strip() else None
+        document = json.loads(stdout) if stdout.strip() else None
     except ValueError:
         document = None
-    if rc == 0 and isinstance(document, dict):
-        module.exit_json(changed=changed_by(command, document), result=document, argv=argv, rc=rc, stderr=stderr)
+    if isinstance(document, dict) and not is_agent_error(document):
+        if rc == 0:
+            module.exit_json(changed=changed_by(command, document), result=document, argv=argv, rc=rc, stderr=stderr)
+        if rc == 1:
+            module.fail_json(msg=unsuccessful_result_message(command, document), result=document,
+                             changed=changed_by(command, document), argv=argv, rc=rc, stderr=stderr)
 
-    if isinstance(document, dict) and ("message" in document or "kind" in document):
+    if isinstance(document, dict) and is_agent_error(document):
         module.fail_json(msg=failure_message(command, document), error=document,
                          criu_log_excerpt=document.get("criu_log_excerpt", []),
                          source_resumed=document.get("source_resumed", False),

@@ -105,15 +105,30 @@ class ArgvTest(unittest.TestCase):
             "dump", pid=42, images_dir=BASE + "/j", page_server_host="fd00::2", page_server_port=27000))
         self.assertIn("--page-server=[fd00::2]:27000", argv)
 
+    def test_page_server_is_always_detached(self):
+        argv = criu_agent.build_argv("criu-agent", params(
+            "page-server", images_dir=BASE + "/j", tmpfs_size="2G", address="10.0.0.2"))
+        self.assertEqual(["criu-agent", "page-server", "--images-dir=" + BASE + "/j", "--tmpfs-size=2G",
+                          "--address=10.0.0.2", "--port=0", "--detach", "--json"], argv)
+
+    def test_restore_requires_the_page_server_by_default(self):
+        argv = criu_agent.build_argv("criu-agent", params("restore", images_dir=BASE + "/j"))
+        self.assertEqual(["criu-agent", "restore", "--images-dir=" + BASE + "/j", "--require-page-server", "--json"],
+                         argv)
+
     def test_check_argv(self):
         self.assertEqual(["criu-agent", "check", "--json"], criu_agent.build_argv("criu-agent", params("check")))
 
 
 class ResultTest(unittest.TestCase):
-    def test_camel_case_keys_become_proto_names(self):
-        self.assertEqual({"images_dir": "/x", "stats": {"frozen_time_micros": "12"}, "criu_log_excerpt": ["a"]},
-                         criu_agent.snake_case_keys({"imagesDir": "/x", "stats": {"frozenTimeMicros": "12"},
-                                                     "criuLogExcerpt": ["a"]}))
+    def test_failure_message_has_the_first_error_of_the_log(self):
+        message = criu_agent.failure_message("restore", {
+            "message": "the restore failed", "hint": "see CRIU's log",
+            "criu_log_excerpt": ["(00.1) 1: Restore: port 34201",
+                                 "(00.2) 1: Error (criu/sk-inet.c:1059): inet: Can't bind inet socket: Address already in use",
+                                 "(00.3) Error (criu/cr-restore.c:2331): Restoring FAILED."]})
+        self.assertEqual("the restore failed; CRIU's log: Error (criu/sk-inet.c:1059): inet: Can't bind inet socket: "
+                         "Address already in use. Hint: see CRIU's log", message)
 
     def test_failure_message_has_criu_message_and_hint(self):
         message = criu_agent.failure_message("restore", {
@@ -146,7 +161,7 @@ class MainTest(unittest.TestCase):
         self.assertTrue(result["changed"])
 
     def test_check_mode_runs_a_read_only_command(self):
-        result, calls = self.run_module({"command": "check"}, answer=(0, '{"ok": true, "criuVersion": "4.2.1"}', ""),
+        result, calls = self.run_module({"command": "check"}, answer=(0, '{"ok": true, "criu_version": "4.2.1"}', ""),
                                         check_mode=True)
         self.assertEqual(1, len(calls))
         self.assertFalse(result["changed"])
@@ -160,12 +175,14 @@ class MainTest(unittest.TestCase):
         self.assertIn("not inside the images base", result["msg"])
 
     def test_agent_error_becomes_the_failure(self):
-        error = {"kind": "CRIU_FAILED", "message": "restore failed", "hint": "free the port",
-                 "criuErrmsg": "Address already in use", "criuLogExcerpt": ["Error (criu/sk-inet.c:1): bind"]}
+        error = {"kind": "CRIU_FAILED", "message": "restore failed", "hint": "free the port", "criu_errno": 0,
+                 "criu_errmsg": "Address already in use", "criu_log_excerpt": ["Error (criu/sk-inet.c:1): bind"],
+                 "criu_log_path": "", "source_resumed": False}
         result, _ = self.run_module({"command": "restore", "images_dir": BASE + "/j"},
                                     answer=(1, json.dumps(error), "stderr text"))
         self.assertTrue(result["failed"])
-        self.assertEqual("restore failed (CRIU: Address already in use). Hint: free the port", result["msg"])
+        self.assertEqual("restore failed (CRIU: Address already in use); CRIU's log: Error (criu/sk-inet.c:1): bind. "
+                         "Hint: free the port", result["msg"])
         self.assertEqual(["Error (criu/sk-inet.c:1): bind"], result["criu_log_excerpt"])
 
     def test_no_json_is_a_clear_failure(self):
@@ -175,8 +192,24 @@ class MainTest(unittest.TestCase):
 
     def test_cleanup_that_removed_nothing_is_unchanged(self):
         result, _ = self.run_module({"command": "cleanup", "images_dir": BASE + "/j"},
-                                    answer=(0, '{"imagesDir": "%s/j"}' % BASE, ""))
+                                    answer=(0, '{"images_dir": "%s/j", "unmounted": false, "removed": false}' % BASE, ""))
         self.assertFalse(result["changed"])
+
+    def test_host_that_cannot_migrate_fails_with_the_problems(self):
+        answer = {"ok": False, "problems": ["criu check fails: install CRIU 4.2 with install-host.sh"],
+                  "criu_version": "3.17.1"}
+        result, _ = self.run_module({"command": "check"}, answer=(1, json.dumps(answer), ""))
+        self.assertTrue(result["failed"])
+        self.assertEqual("this host cannot migrate processes: criu check fails: install CRIU 4.2 with install-host.sh",
+                         result["msg"])
+        self.assertEqual("3.17.1", result["result"]["criu_version"])
+
+    def test_failed_page_server_status_fails(self):
+        answer = {"state": "FAILED", "exit_status": 1, "address": "", "port": 0, "pid": 0}
+        result, _ = self.run_module({"command": "page-server-status", "images_dir": BASE + "/j"},
+                                    answer=(1, json.dumps(answer), ""))
+        self.assertTrue(result["failed"])
+        self.assertIn("is FAILED (exit status 1)", result["msg"])
 
 
 if __name__ == "__main__":
