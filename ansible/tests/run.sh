@@ -358,6 +358,12 @@ t_migrate() {
   start_workload migrate "$seed" || return 1
   pid=$started_pid
   wait_tick "$log" 3 || return 1
+  # Check mode: the preflight runs, nothing is migrated.
+  play "$work/migrate-check.out" criumigration.criu.migrate --check -e criu_source=host1 -e criu_destination=host2 \
+    -e "criu_pid=$pid" || fail "migrate.yml --check failed" || return 1
+  ! grep -q 'TASK \[Dump the source' "$work/migrate-check.out" || fail "check mode went as far as the dump" || return 1
+  [[ "$(process_state "$pid")" == [RS] ]] || fail "check mode left the source in state $(process_state "$pid")" || return 1
+  nothing_left || return 1
   before=$(state_of "$log")
   play "$work/migrate.out" criumigration.criu.migrate -e criu_source=host1 -e criu_destination=host2 \
     -e "criu_pid=$pid" || fail "migrate.yml failed" || return 1
