@@ -21,7 +21,7 @@ export ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 PY_COLORS=0
 
 # --- gating -----------------------------------------------------------------------------------------
 missing=()
-[ "$(id -u)" -eq 0 ] || missing+=("root")
+[ "$(id -u)" -eq 0 ] || missing+=("root (run it as root)")
 for tool in ansible-playbook ansible-galaxy ansible-lint ssh ssh-keygen /usr/sbin/sshd criu java unshare pgrep; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
@@ -32,7 +32,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "0 passed, 1 failed"
     exit 1
   fi
-  echo "SKIP  all: missing ${missing[*]} (install them with src/install/install-host.sh --test-tools)"
+  echo "SKIP  all: missing ${missing[*]} (tools: src/install/install-host.sh --test-tools; CI=true fails instead)"
   echo "0 passed, 0 failed"
   exit 0
 fi
