@@ -57,13 +57,17 @@ criu_pids_of_this_run() { # CRIU processes (page servers) holding a file of this
 mounts_of_this_run() {
   awk -v prefix="$work/" 'index($2, prefix) == 1 { print $2 }' /proc/mounts | sort -r
 }
-teardown() { # ends every process and mount of this run
-  local seed pid sock mount
+end_leftovers() { # ends the workloads, page servers and mounts of this run: a failed scenario's are not the next one's
+  local seed pid mount
   for seed in "${seeds[@]}"; do
     for pid in $(workload_pids "$seed"); do kill -KILL "$pid" 2>/dev/null; done
   done
   for pid in $(criu_pids_of_this_run); do kill -KILL "$pid" 2>/dev/null; done
   for mount in $(mounts_of_this_run); do umount -l "$mount"; done
+}
+teardown() { # ends every process and mount of this run
+  local pid sock
+  end_leftovers
   for sock in "$work"/cp/*; do
     [ -S "$sock" ] && ssh -o ControlPath="$sock" -O exit cleanup >/dev/null 2>&1
   done
@@ -93,6 +97,8 @@ scenario() { # NAME COMMAND...: runs the command with its output in the scenario
     failed=$((failed + 1))
     printf 'FAIL  %-34s %4ss\n' "$name" "$((SECONDS - start))"
     tail -n 40 "$log" | sed 's/^/      | /'
+    end_leftovers
+    find "$work"/host*/images "$work/transit" -mindepth 1 -maxdepth 1 -exec rm -rf {} + 2>/dev/null
   fi
 }
 fail() { echo "FAILED: $*"; return 1; }
