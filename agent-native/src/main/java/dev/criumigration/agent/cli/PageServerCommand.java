@@ -2,7 +2,6 @@ package dev.criumigration.agent.cli;
 
 import dev.criumigration.agent.ops.PageServerOperation;
 import dev.criumigration.agent.protocol.PageServerRequest;
-import dev.criumigration.agent.protocol.PageServerResult;
 import dev.criumigration.agent.protocol.TlsFiles;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;

@@ -11,10 +11,11 @@ import picocli.CommandLine.Command;
 
 @Command(name = "serve", mixinStandardHelpOptions = true,
     description = {"Serves a controller (criu-migrate) over stdin and stdout.",
-        "Length-delimited AgentRequest messages in, AgentEvent messages out (agent.proto). Logs "
-            + "go to stderr. One operation at a time; a commit_point dump waits for a CommitDecision; "
-            + "CancelRequest cancels. Closing stdin cancels what runs (a frozen source is resumed, a "
-            + "page server stopped) and ends the agent."},
+        "Length-delimited AgentRequest messages in, AgentEvent messages out (agent.proto); logs go to stderr. "
+            + "One operation at a time; a CancelRequest cancels it; a commit_point dump waits at its commit "
+            + "point for a CommitDecision, while fetch_images, images and page_server_status may run beside it. "
+            + "Closing stdin cancels what runs (a frozen source is resumed, a page server stopped) and ends "
+            + "the agent. See docs/agent.md."},
     footer = {"", "Example (what the controller runs over SSH):", "  java -jar criu-agent.jar serve"})
 final class ServeCommand implements Callable<Integer> {
   @Override

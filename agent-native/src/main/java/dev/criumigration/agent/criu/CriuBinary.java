@@ -10,6 +10,7 @@ import java.util.Map;
 /** Where CRIU is: env CRIU_BINARY, else the first {@code criu} in PATH, /usr/local/sbin/criu, /usr/sbin/criu. */
 public final class CriuBinary {
     static final String INSTALL_HINT = "install it with src/install/install-host.sh";
+    private static final List<Path> FIXED_PLACES = List.of(Path.of("/usr/local/sbin/criu"), Path.of("/usr/sbin/criu"));
 
     private final Path path;
 
@@ -18,11 +19,11 @@ public final class CriuBinary {
     }
 
     public static CriuBinary locate() throws CriuUnavailableException {
-        return locate(System.getenv());
+        return locate(System.getenv(), FIXED_PLACES);
     }
 
-    /** {@link #locate()} against the given environment (CRIU_BINARY, PATH). */
-    static CriuBinary locate(Map<String, String> env) throws CriuUnavailableException {
+    /** {@link #locate()} against the given environment (CRIU_BINARY, PATH) and places tried after PATH. */
+    static CriuBinary locate(Map<String, String> env, List<Path> fixedPlaces) throws CriuUnavailableException {
         String configured = env.get("CRIU_BINARY");
         if (configured != null && !configured.isEmpty()) {
             Path path = Path.of(configured);
@@ -38,8 +39,7 @@ public final class CriuBinary {
                 candidates.add(Path.of(dir, "criu"));
             }
         }
-        candidates.add(Path.of("/usr/local/sbin/criu"));
-        candidates.add(Path.of("/usr/sbin/criu"));
+        candidates.addAll(fixedPlaces);
         for (Path candidate : candidates) {
             if (isExecutableFile(candidate)) {
                 return new CriuBinary(candidate.toAbsolutePath());

@@ -25,7 +25,8 @@ import java.util.OptionalInt;
  * <p>CRIU serves one request and exits, unless the request has {@code keep_open} (CRIU allows it only
  * for PAGE_SERVER, PAGE_SERVER_CHLD, CPUINFO_*, FEATURE_CHECK and VERSION): then the next request
  * goes to the same CRIU, e.g. PAGE_SERVER_CHLD then WAIT_PID for the page server's exit status.
- * Calls on one client run one at a time.
+ * Calls on one client run one at a time. Interrupting a call kills CRIU, except while a
+ * {@link NotifyHandler} runs: the handler's failure is answered to CRIU, which then cleans up itself.
  *
  * <p>What CRIU starts may outlive it: a page server from PAGE_SERVER_CHLD is a child of CRIU and
  * keeps running if CRIU dies (the caller kills {@code resp.ps.pid} when it gives up on it); a tree
@@ -35,6 +36,8 @@ import java.util.OptionalInt;
 public final class CriuClient implements Closeable {
     /** CRIU's file descriptor number for its end of the socket. */
     private static final int CRIU_SOCKET_FD = 3;
+    /** How often a waiting call looks whether CRIU still lives. */
+    private static final Duration LIVENESS_CHECK = Duration.ofMillis(200);
     /** How long CRIU gets to end after it closed the socket, before it is killed. */
     private static final Duration EXIT_GRACE = Duration.ofSeconds(2);
 
@@ -135,7 +138,8 @@ public final class CriuClient implements Closeable {
                     }
                     return;
                 }
-                send(notifyAnswer(false), type, log);
+                // Notifications of CRIU's own cleanup (network-unlock after a refused post-dump): let it clean up.
+                send(notifyAnswer(true), type, log);
             }
         } catch (IOException | InterruptedException e) {
             handlerFailure.addSuppressed(e);
@@ -163,7 +167,7 @@ public final class CriuClient implements Closeable {
             throws IOException, InterruptedException {
         byte[] message;
         try {
-            message = socket.receive(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+            message = receiveWhileCriuLives(type, deadline, log);
         } catch (SocketTimeoutException e) {
             criu.kill();
             throw new CriuTimeoutException(type, timeout, CriuLog.excerpt(log), log);
@@ -180,6 +184,31 @@ public final class CriuClient implements Closeable {
         } catch (InvalidProtocolBufferException e) {
             criu.kill();
             throw new IOException("CRIU sent an unreadable response to " + type + "; CRIU was killed", e);
+        }
+    }
+
+    /**
+     * The next message, looking at CRIU between waits: a page server CRIU forked inherits CRIU's end
+     * of the socket, so while it runs, CRIU's death is no EOF.
+     */
+    private byte[] receiveWhileCriuLives(CriuReqType type, long deadline, Path log)
+            throws IOException, InterruptedException {
+        while (true) {
+            long left = Math.max(0, deadline - System.nanoTime());
+            try {
+                return socket.receive(Duration.ofNanos(Math.min(left, LIVENESS_CHECK.toNanos())));
+            } catch (SocketTimeoutException e) {
+                if (!criu.isAlive()) {
+                    try {
+                        return socket.receive(Duration.ZERO);  // its last words, sent just before it exited
+                    } catch (SocketTimeoutException silent) {
+                        throw crashed(type, log, silent);
+                    }
+                }
+                if (left <= LIVENESS_CHECK.toNanos()) {
+                    throw e;
+                }
+            }
         }
     }
 
@@ -220,13 +249,26 @@ public final class CriuClient implements Closeable {
         return criu.isAlive();
     }
 
-    /** Kills CRIU if it still runs, reaps it, closes the socket. */
+    /**
+     * Waits for CRIU to exit, as it does after a request without keep_open; its raw wait status (see
+     * {@link dev.criumigration.agent.nativeio.WaitStatus}), empty if it still runs after {@code timeout}.
+     */
+    public OptionalInt waitForExit(Duration timeout) throws InterruptedException {
+        return criu.waitFor(timeout);
+    }
+
+    /**
+     * Kills CRIU if it still runs, reaps it, closes the socket. From another thread this cancels a
+     * running call: CRIU is killed at once, and the socket is closed once that call has ended.
+     */
     @Override
     public void close() {
         try {
             criu.close();
         } finally {
-            socket.close();
+            synchronized (this) {
+                socket.close();
+            }
         }
     }
 }

@@ -127,8 +127,9 @@ public final class Processes {
     }
 
     /**
-     * Waits until the PID is free, reaping it if it is our own child (nobody else would); false if it is
-     * still taken after {@code timeout}.
+     * Waits until the PID is free, reaping it if it is our own child (nobody else would, e.g. a tree
+     * restored with rst_sibling); false if it is still taken after {@code timeout}. Not for the PID of a
+     * {@link SpawnedProcess}: that one reaps its child itself.
      */
     public static boolean waitGone(int pid, Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();

@@ -26,12 +26,19 @@ public final class AgentException extends Exception {
         .setHint(hint == null ? "" : hint).build());
   }
 
-  /** A CRIU call that failed, with CRIU's errno, message and log excerpt. */
-  public static AgentException fromCriu(String what, CriuOperationException e, String hint) {
+  /**
+   * A CRIU call that failed, with CRIU's errno, message and log excerpt; a CRIU that ran out of the
+   * operation's {@code deadline} is a TIMEOUT.
+   */
+  public static AgentException fromCriu(String what, CriuOperationException e, String hint, Deadline deadline) {
+    boolean timedOut = e instanceof CriuTimeoutException;
     AgentError.Builder error = AgentError.newBuilder()
-        .setKind(e instanceof CriuTimeoutException ? ErrorKind.TIMEOUT : ErrorKind.CRIU_FAILED)
-        .setMessage(what + ": " + e.getMessage().lines().findFirst().orElse(""))
-        .setHint(hint == null ? "" : hint)
+        .setKind(timedOut ? ErrorKind.TIMEOUT : ErrorKind.CRIU_FAILED)
+        .setMessage(what + ": " + (timedOut
+            ? "CRIU did not finish within the operation's " + Arguments.formatDuration(deadline.total())
+                + " and was killed"
+            : e.getMessage().lines().findFirst().orElse("")))
+        .setHint(timedOut ? "give it more time with --timeout (30s, 5m, 1h)" : hint == null ? "" : hint)
         .addAllCriuLogExcerpt(e.logExcerpt());
     e.logFile().ifPresent(log -> error.setCriuLogPath(log.toString()));
     if (e instanceof CriuException criu) {

@@ -7,6 +7,7 @@ import dev.criumigration.agent.criu.rpc.CriuPageServerInfo;
 import dev.criumigration.agent.criu.rpc.CriuReq;
 import dev.criumigration.agent.criu.rpc.CriuReqType;
 import dev.criumigration.agent.images.ImageSet;
+import dev.criumigration.agent.ops.records.StoppedSource;
 import dev.criumigration.agent.protocol.CommitDecision;
 import dev.criumigration.agent.protocol.DumpRequest;
 import dev.criumigration.agent.protocol.DumpResult;
@@ -65,29 +66,35 @@ public final class DumpOperation implements Operation<DumpResult> {
       opts.setPs(CriuPageServerInfo.newBuilder().setAddress(pageServer.host()).setPort(pageServer.port()));
     }
     CriuOptions.tls(opts, request.getTls());
+    context.criu().binary();  // no CRIU: say so before anything is made
 
-    WorkDir work = WorkDir.prepare(dir);
     if (Files.exists(dir.resolve(ImageSet.INVENTORY))) {
       throw AgentException.usage(dir + " already holds an image set",
           "dump into an empty directory, or remove the old images with criu-agent cleanup --images-dir " + dir);
     }
+    WorkDir work = WorkDir.prepare(dir);
     List<Integer> tree = SourceProcess.tree(pid);
+    boolean ownNetwork = NetworkLockRelease.ownNetworkNamespace(pid);
+    Path log = dir.resolve(LOG);
     Set<String> before = listFiles(work);
     Notifications notifications = new Notifications(context, pid, started);
     context.listener().progress(progress("dumping", started));
     try (CriuClient criu = context.criu().start(work.agentFile("criu-dump.out"))) {
       criu.call(CriuReq.newBuilder().setType(CriuReqType.DUMP).setOpts(opts).build(),
-          context.deadline().remaining(), notifications, dir.resolve(LOG));
+          context.deadline().remaining(), notifications, log);
     } catch (CriuOperationException e) {
+      // CRIU unlocks the network itself when it fails, but not when it was killed.
+      releaseNetworkLock(pid, ownNetwork, log, context);
       boolean resumed = SourceProcess.resumeWhatIsStopped(pid, tree, context.listener());
       if (notifications.aborted != null) {
         throw AgentException.of(notifications.abortKind, notifications.aborted,
             notifications.abortKind == ErrorKind.TIMEOUT ? "give the controller more time with the timeout" : "")
             .withSourceResumed(resumed);
       }
-      throw AgentException.fromCriu("the dump of process " + pid + " failed", e, hint(e))
+      throw AgentException.fromCriu("the dump of process " + pid + " failed", e, hint(e), context.deadline())
           .withSourceResumed(resumed);
     } catch (IOException e) {
+      releaseNetworkLock(pid, ownNetwork, log, context);
       boolean resumed = SourceProcess.resumeWhatIsStopped(pid, tree, context.listener());
       throw AgentException.of(ErrorKind.IO, "talking to CRIU failed: " + e.getMessage(), "")
           .withSourceResumed(resumed);
@@ -97,10 +104,22 @@ public final class DumpOperation implements Operation<DumpResult> {
 
     if (request.getLeaveStopped() && context.cancellation().isCancelled()) {
       // The dump finished while the session went away: nobody will decide the source's fate.
+      releaseNetworkLock(pid, ownNetwork, log, context);
       boolean resumed = SourceProcess.resumeWhatIsStopped(pid, tree, context.listener());
       throw AgentException.of(ErrorKind.CANCELLED,
           "the dump was cancelled (" + context.cancellation().reason() + ")", "")
           .withSourceResumed(resumed);
+    }
+    if (request.getLeaveStopped()) {
+      if (!SourceProcess.awaitStopped(pid, Duration.ofSeconds(5))) {
+        context.listener().log("process " + pid + " is not stopped although CRIU left it so: did something continue it?");
+      }
+      ProcessRefs.of(pid).ifPresent(root -> NetworkLockRelease.rememberStopped(StoppedSource.newBuilder()
+          .setRoot(root).setCriuRunId(NetworkLockRelease.runId(log).orElse("")).setOwnNetworkNamespace(ownNetwork)
+          .setNetworkLock(request.getNetworkLock()).setImagesDir(dir.toString()).build(), context.listener()));
+    } else if (request.getCommitPoint()) {
+      // CRIU ended the source but leaves its lock table for a restore on this host; there is none.
+      releaseNetworkLock(pid, ownNetwork, log, context);
     }
     DumpResult.Builder result = DumpResult.newBuilder()
         .setPid(pid)
@@ -117,6 +136,12 @@ public final class DumpOperation implements Operation<DumpResult> {
     return result.build();
   }
 
+  private void releaseNetworkLock(int pid, boolean ownNetwork, Path log, OperationContext context)
+      throws InterruptedException {
+    NetworkLockRelease.release(pid, ownNetwork, NetworkLockRelease.runId(log).orElse(""), request.getNetworkLock(),
+        context.listener());
+  }
+
   private static Set<String> listFiles(WorkDir work) throws AgentException {
     try {
       return work.files();
@@ -127,7 +152,8 @@ public final class DumpOperation implements Operation<DumpResult> {
 
   private String hint(CriuOperationException e) {
     String log = String.join("\n", e.logExcerpt());
-    if (log.contains("Connection refused") || log.contains("connect")) {
+    if (!request.getPageServerHost().isEmpty()
+        && (log.contains("Connection refused") || log.contains("Can't connect"))) {
       return "is the page server listening on " + request.getPageServerHost() + ":"
           + request.getPageServerPort() + "? start it with criu-agent page-server on the destination";
     }

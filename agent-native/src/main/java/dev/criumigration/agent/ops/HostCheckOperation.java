@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -85,11 +86,7 @@ public final class HostCheckOperation implements Operation<CheckResult> {
     try (CriuClient criu = context.criu().start(scratch.resolve("criu.out"))) {
       CriuVersion version = criu.version(STEP_TIMEOUT);
       result.setCriuVersion(version.getMajorNumber() + "." + version.getMinorNumber() + "." + version.getSublevel());
-      if (version.getMajorNumber() < MIN_MAJOR
-          || version.getMajorNumber() == MIN_MAJOR && version.getMinorNumber() < MIN_MINOR) {
-        result.addProblems("CRIU " + result.getCriuVersion() + " is too old: " + MIN_MAJOR + "." + MIN_MINOR
-            + " or newer is needed; " + CriuLauncher.INSTALL_HINT);
-      }
+      versionProblem(version).ifPresent(result::addProblems);
       CriuFeatures features = criu.features(STEP_TIMEOUT);
       result.setMemTrack(features.getMemTrack()).setLazyPages(features.getLazyPages());
       criu.call(CriuReq.newBuilder().setType(CriuReqType.CPUINFO_DUMP).setKeepOpen(true)
@@ -111,6 +108,18 @@ public final class HostCheckOperation implements Operation<CheckResult> {
       result.addProblems("CRIU does not answer over its RPC: " + e.getMessage().lines().findFirst().orElse("")
           + "; " + CriuLauncher.INSTALL_HINT);
     }
+  }
+
+  /** Why this CRIU cannot be used, if it is too old. */
+  static Optional<String> versionProblem(CriuVersion version) {
+    if (version.getMajorNumber() > MIN_MAJOR
+        || version.getMajorNumber() == MIN_MAJOR && version.getMinorNumber() >= MIN_MINOR) {
+      return Optional.empty();
+    }
+    return Optional.of("CRIU " + version.getMajorNumber() + "." + version.getMinorNumber() + "."
+        + version.getSublevel() + " is too old: " + MIN_MAJOR + "." + MIN_MINOR + " or newer is needed ("
+        + "4.1 cannot dump inet sockets on Linux 6.16+ and hangs without hardware breakpoints); "
+        + CriuLauncher.INSTALL_HINT);
   }
 
   /**

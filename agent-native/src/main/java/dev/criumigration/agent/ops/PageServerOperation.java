@@ -78,6 +78,7 @@ public final class PageServerOperation implements Operation<PageServerResult> {
   public PageServerResult run(OperationContext context) throws AgentException, InterruptedException {
     Settings settings = settings();
     CriuOptions.tls(CriuOptions.inDirectory(settings.dir(), LOG), request.getTls());
+    context.criu().binary();  // no CRIU: say so before anything is made
     if (request.getDetach()) {
       return DetachedPageServer.start(request, context);
     }
@@ -100,7 +101,7 @@ public final class PageServerOperation implements Operation<PageServerResult> {
       port = started.getPs().getPort();
       listening = true;
     } catch (CriuOperationException e) {
-      throw AgentException.fromCriu("the page server did not start", e, startHint(settings));
+      throw AgentException.fromCriu("the page server did not start", e, startHint(settings), context.deadline());
     } catch (IOException e) {
       throw AgentException.of(ErrorKind.IO, "the page server did not start: " + e.getMessage(), "");
     } finally {
@@ -158,7 +159,7 @@ public final class PageServerOperation implements Operation<PageServerResult> {
       waitStatus = ended.getStatus();
     } catch (CriuOperationException e) {
       killPageServer.run();
-      failure = AgentException.fromCriu("waiting for the page server failed", e, "");
+      failure = AgentException.fromCriu("waiting for the page server failed", e, "", context.deadline());
     } catch (IOException e) {
       killPageServer.run();
       failure = AgentException.of(ErrorKind.IO, "waiting for the page server failed: " + e.getMessage(), "");

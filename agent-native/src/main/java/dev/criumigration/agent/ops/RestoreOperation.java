@@ -61,6 +61,7 @@ public final class RestoreOperation implements Operation<RestoreResult> {
         .setExtUnixSk(request.getExtUnixSk())
         .setNetworkLock(CriuOptions.networkLock(request.getNetworkLock()))
         .setNotifyScripts(true);
+    context.criu().binary();  // no CRIU: say so before anything is made
     WorkDir work = WorkDir.prepare(dir);
     Set<String> before;
     try {
@@ -78,8 +79,7 @@ public final class RestoreOperation implements Operation<RestoreResult> {
           }, dir.resolve(LOG));
       pid = restored.getRestore().getPid();
     } catch (CriuOperationException e) {
-      throw AgentException.fromCriu("the restore failed", e,
-          "see CRIU's log; the source (if left stopped) can be resumed with criu-agent resume");
+      throw AgentException.fromCriu("the restore failed", e, restoreHint(e), context.deadline());
     } catch (IOException e) {
       throw AgentException.of(ErrorKind.IO, "talking to CRIU failed: " + e.getMessage(), "");
     } finally {
@@ -105,6 +105,16 @@ public final class RestoreOperation implements Operation<RestoreResult> {
       context.listener().log("cannot read the restore's statistics: " + e.getMessage());
     }
     return result.build();
+  }
+
+  private static String restoreHint(CriuOperationException e) {
+    String log = String.join("\n", e.logExcerpt());
+    if (log.contains("File exists") || log.contains("Address already in use")) {
+      return "the tree's PIDs or ports are taken on this host: run the workload in its own PID (and network)"
+          + " namespace, or restore where the source does not run; the source (if left stopped) can be"
+          + " resumed with criu-agent resume";
+    }
+    return "see CRIU's log; the source (if left stopped) can be resumed with criu-agent resume";
   }
 
   private void checkPageServer(Path dir) throws AgentException {

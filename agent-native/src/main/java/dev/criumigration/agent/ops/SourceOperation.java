@@ -1,12 +1,14 @@
 package dev.criumigration.agent.ops;
 
 import dev.criumigration.agent.nativeio.Processes;
+import dev.criumigration.agent.ops.records.StoppedSource;
 import dev.criumigration.agent.protocol.ErrorKind;
 import dev.criumigration.agent.protocol.SourceRequest;
 import dev.criumigration.agent.protocol.SourceResult;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * The two fates of a source dumped with leave_stopped. Resume continues every process of the tree
@@ -34,9 +36,13 @@ public final class SourceOperation implements Operation<SourceResult> {
     int pid = SourceProcess.check(request.getPid());
     List<Integer> tree = SourceProcess.tree(pid);
     SourceResult.Builder result = SourceResult.newBuilder().setPid(pid).setProcesses(tree.size());
+    Optional<StoppedSource> dumped = NetworkLockRelease.stopped(pid);
     if (action == Action.RESUME) {
       if (!SourceProcess.isStopped(pid)) {
         context.listener().log("process " + pid + " was not stopped");
+      }
+      if (dumped.isPresent()) {
+        releaseNetworkLock(dumped.get(), context);
       }
       try {
         Processes.resumeTree(pid);
@@ -47,6 +53,7 @@ public final class SourceOperation implements Operation<SourceResult> {
         throw AgentException.of(ErrorKind.IO, "process " + pid + " is still stopped after SIGCONT",
             "is it traced (a debugger, or a CRIU that still runs)? check with ps -o stat -p " + pid);
       }
+      NetworkLockRelease.forget(pid);
       return result.setAction("resumed").build();
     }
     if (!SourceProcess.isStopped(pid)) {
@@ -64,6 +71,15 @@ public final class SourceOperation implements Operation<SourceResult> {
             "its parent has not reaped it yet; check with ps -o stat,ppid -p " + member);
       }
     }
+    if (dumped.isPresent()) {
+      releaseNetworkLock(dumped.get(), context);
+    }
+    NetworkLockRelease.forget(pid);
     return result.setAction("killed").build();
+  }
+
+  private static void releaseNetworkLock(StoppedSource source, OperationContext context) throws InterruptedException {
+    NetworkLockRelease.release(source.getRoot().getPid(), source.getOwnNetworkNamespace(), source.getCriuRunId(),
+        source.getNetworkLock(), context.listener());
   }
 }

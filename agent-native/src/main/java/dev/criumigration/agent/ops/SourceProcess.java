@@ -81,6 +81,21 @@ final class SourceProcess {
     return awaitRunning(root, Duration.ofSeconds(2));
   }
 
+  /**
+   * Waits until {@code pid} is stopped: CRIU's leave_stopped detaches with SIGSTOP pending, and the
+   * task enters the stopped state (without running any of its own code) a moment later.
+   */
+  static boolean awaitStopped(int pid, Duration timeout) throws InterruptedException {
+    long end = System.nanoTime() + timeout.toNanos();
+    while (!isStopped(pid)) {
+      if (System.nanoTime() > end || !Processes.exists(pid)) {
+        return false;
+      }
+      Thread.sleep(5);
+    }
+    return true;
+  }
+
   /** Waits until {@code pid} exists and is not stopped (SIGCONT takes effect asynchronously). */
   static boolean awaitRunning(int pid, Duration timeout) {
     long end = System.nanoTime() + timeout.toNanos();

@@ -29,6 +29,12 @@ final class WorkDir {
   static final String AGENT_DIR = ".criu-agent";
   private static final String WORKDIR_RECORD = "workdir.json";
   private static final String PAGE_SERVER_RECORD = "page-server.json";
+  /**
+   * Room kept for the records on a tmpfs the pages may fill: a page server that failed because its
+   * tmpfs is full must still be able to record that.
+   */
+  private static final String RESERVE = "reserve";
+  private static final int RESERVE_BYTES = 64 << 10;
 
   private final Path dir;
   private WorkDirRecord record;
@@ -85,7 +91,11 @@ final class WorkDir {
     if (created) {
       work.record = work.record.toBuilder().setCreatedDir(true).build();
     }
-    work.save();
+    try {
+      write(work.agentFile(WORKDIR_RECORD), work.record);
+    } catch (IOException e) {
+      throw notWritable(dir, e);
+    }
     return work;
   }
 
@@ -119,6 +129,12 @@ final class WorkDir {
     }
     record = record.toBuilder().setTmpfsMounted(true).setTmpfsSizeBytes(sizeBytes).build();
     save();
+    try {
+      Files.write(agentFile(RESERVE), new byte[RESERVE_BYTES]);
+    } catch (IOException e) {
+      throw AgentException.usage("a tmpfs of " + sizeBytes + " bytes is too small even for the agent's records",
+          "give a --tmpfs-size that holds the tree's memory");
+    }
   }
 
   /** The names of the directory's entries, without the agent's own. */
@@ -151,7 +167,7 @@ final class WorkDir {
   }
 
   void save() throws AgentException {
-    write(agentFile(WORKDIR_RECORD), record);
+    writeRecord(agentFile(WORKDIR_RECORD), record);
   }
 
   Optional<PageServerRecord> pageServer() throws AgentException {
@@ -161,17 +177,35 @@ final class WorkDir {
   }
 
   void savePageServer(PageServerRecord pageServer) throws AgentException {
-    write(agentFile(PAGE_SERVER_RECORD), pageServer);
+    writeRecord(agentFile(PAGE_SERVER_RECORD), pageServer);
   }
 
-  private static void write(Path file, Message message) throws AgentException {
+  /** Writes a record; when the directory is full, gives up the reserve for it. */
+  private void writeRecord(Path file, Message message) throws AgentException {
     try {
-      Files.createDirectories(file.getParent());
-      Path temporary = Files.createTempFile(file.getParent(), file.getFileName().toString(), ".tmp");
+      write(file, message);
+    } catch (IOException full) {
+      try {
+        if (!Files.deleteIfExists(agentFile(RESERVE))) {
+          throw full;
+        }
+        write(file, message);
+      } catch (IOException e) {
+        throw AgentException.of(ErrorKind.IO, "cannot write the agent's record " + file + ": " + e.getMessage(),
+            "free space in " + dir);
+      }
+    }
+  }
+
+  /** Written aside and renamed: a reader sees the old record or the new one, never half of one. */
+  private static void write(Path file, Message message) throws IOException {
+    Files.createDirectories(file.getParent());
+    Path temporary = Files.createTempFile(file.getParent(), file.getFileName().toString(), ".tmp");
+    try {
       Files.writeString(temporary, JsonFormat.printer().preservingProtoFieldNames().print(message));
       Files.move(temporary, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    } catch (IOException e) {
-      throw notWritable(file.getParent().getParent(), e);
+    } finally {
+      Files.deleteIfExists(temporary);
     }
   }
 

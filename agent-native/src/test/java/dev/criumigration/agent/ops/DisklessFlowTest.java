@@ -41,6 +41,8 @@ class DisklessFlowTest {
   private int migrate(Workload workload, int expectedProcesses) throws Exception {
     Path source = dir.resolve("source");
     Path destination = dir.resolve("destination");
+    // start-workload.sh returns at the tree's first tick, which may be a child's: wait for the root's.
+    workload.awaitTickAfter(-1, TICK_WAIT).orElseThrow();
     try (Harness.PageServer pageServer = new Harness.PageServer(destination, "256M")) {
       assertTrue(Harness.isMounted(destination), "the page server's tmpfs is mounted");
 
@@ -52,6 +54,11 @@ class DisklessFlowTest {
       assertTrue(dump.getStats().getPagesWritten() > 0);
       assertEquals('T', Processes.state(workload.rootPid()), "the source waits, stopped");
       Workload.Tick atDump = workload.lastTick().orElseThrow();
+      // CRIU leaves a lock table in the tree's network namespace; in this host's when it shares ours.
+      String run = NetworkLockRelease.runId(source.resolve(DumpOperation.LOG)).orElseThrow();
+      boolean ownNetwork = NetworkLockRelease.ownNetworkNamespace(workload.rootPid());
+      String lockTable = ownNetwork ? null : "CRIU-" + run.substring(0, 21);
+      assertTrue(ownNetwork || nftTables().contains(lockTable), "locked: " + nftTables());
 
       Harness.copyNonPageImages(source, destination);
       PageServerResult received = pageServer.result.get(30, TimeUnit.SECONDS);
@@ -72,6 +79,9 @@ class DisklessFlowTest {
           SourceRequest.newBuilder().setPid(workload.rootPid()).build()));
       assertEquals("killed", killed.getAction());
       assertFalse(Processes.exists(workload.rootPid()), "the source is gone");
+      if (lockTable != null) {
+        assertFalse(nftTables().contains(lockTable), "CRIU's lock table on this host was removed");
+      }
 
       Workload.Tick after = workload.awaitTickAfter(atDump.tick(), TICK_WAIT).orElseThrow(
           () -> new AssertionError("the restored workload does not tick"));
@@ -115,8 +125,16 @@ class DisklessFlowTest {
     }
   }
 
+  /** The nftables tables of this host's (the test's) network namespace. */
+  static String nftTables() throws IOException, InterruptedException {
+    Process nft = new ProcessBuilder("nft", "list", "tables").redirectErrorStream(true).start();
+    String tables = new String(nft.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(nft.waitFor(10, TimeUnit.SECONDS) && nft.exitValue() == 0, tables);
+    return tables;
+  }
+
   /** Connects to the workload's port inside its network namespace; its one line of state. */
-  private static String askState(int pid, int port) throws IOException, InterruptedException {
+  static String askState(int pid, int port) throws IOException, InterruptedException {
     Process client = new ProcessBuilder(List.of("nsenter", "-t", Integer.toString(pid), "-n", "python3", "-c",
         "import socket,sys; s=socket.create_connection(('127.0.0.1'," + port + "),5); "
             + "sys.stdout.write(s.makefile().readline())"))
