@@ -130,6 +130,7 @@ PrintMotd no
 MaxSessions 50
 Subsystem sftp internal-sftp
 EOF
+  mkdir -p /run/sshd  # sshd's privilege separation directory; without systemd nothing creates it
   /usr/sbin/sshd -D -e -f "$dir/sshd_config" >"$dir/sshd.log" 2>&1 &
   sshd_pids+=("$!")
   # The real host key, so the client checks it strictly.
