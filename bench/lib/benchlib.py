@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""Helpers the benchmark scripts share: reading JSON results, statistics over raw CSV rows, Markdown
+tables, and replacing one benchmark's section of docs/benchmarks.md while keeping the others.
+
+Subcommands:
+  json-get FILE PATH...          print the value at each dotted PATH of a JSON document (one per line)
+  replace-section DOC NAME FILE  put FILE's text between NAME's markers in DOC (appended if missing)
+  median-ratio ...               see the scripts; statistics are in functions below
+"""
+import csv
+import json
+import os
+import statistics
+import sys
+import tempfile
+
+
+def json_get(document, path):
+    value = document
+    for key in path.split("."):
+        if isinstance(value, list):
+            value = value[int(key)]
+        else:
+            value = value[key]
+    return value
+
+
+def cmd_json_get(args):
+    with open(args[0]) as f:
+        document = json.load(f)
+    for path in args[1:]:
+        try:
+            print(json_get(document, path))
+        except (KeyError, IndexError, TypeError, ValueError):
+            sys.exit(f"json-get: {args[0]} has no {path}")
+
+
+def markers(name):
+    return f"<!-- bench:{name}:begin -->", f"<!-- bench:{name}:end -->"
+
+
+def replace_section(doc_path, name, body):
+    begin, end = markers(name)
+    text = open(doc_path).read() if os.path.exists(doc_path) else "# Benchmarks\n"
+    section = f"{begin}\n{body.rstrip()}\n{end}"
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        _, tail = rest.split(end, 1)
+        text = head + section + tail
+    else:
+        text = text.rstrip() + "\n\n" + section + "\n"
+    # Written next to the page and renamed, so an interrupted run never leaves half a page.
+    fd, temporary = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(doc_path)), suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.chmod(temporary, 0o644)
+    os.replace(temporary, doc_path)
+
+
+def cmd_replace_section(args):
+    doc_path, name, body_path = args
+    with open(body_path) as f:
+        replace_section(doc_path, name, f.read())
+
+
+def read_rows(csv_path):
+    with open(csv_path) as f:
+        return list(csv.DictReader(f))
+
+
+def spread(values, scale=1.0, digits=2):
+    """'median (min–max)' of values divided by scale."""
+    values = [v / scale for v in values]
+    if not values:
+        return "n/a"
+    med = statistics.median(values)
+    return f"{med:.{digits}f} ({min(values):.{digits}f}–{max(values):.{digits}f})"
+
+
+def median(values):
+    return statistics.median(values) if values else float("nan")
+
+
+def table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def main():
+    commands = {"json-get": cmd_json_get, "replace-section": cmd_replace_section}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
+        sys.exit(__doc__)
+    commands[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    main()
