@@ -5,7 +5,10 @@ tables, and replacing one benchmark's section of docs/benchmarks.md while keepin
 Subcommands:
   json-get FILE PATH...          print the value at each dotted PATH of a JSON document (one per line)
   replace-section DOC NAME FILE  put FILE's text between NAME's markers in DOC (appended if missing)
-  median-ratio ...               see the scripts; statistics are in functions below
+  scan DIR SEED [PID...]         what a run holds now, one line: stray processes and their descriptors
+                                 (processes using DIR other than the workload), workload processes
+                                 (stateful_counter.py --seed SEED), processes and descriptors of the
+                                 trees rooted at PID... (sshd), mounts under DIR
 """
 import csv
 import json
@@ -87,8 +90,87 @@ def table(header, rows):
     return "\n".join(lines)
 
 
+def proc_entries():
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            yield int(name)
+
+
+def read_text(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def links(pid):
+    """Where the process's cwd, root and descriptors point; [] when it is gone or a zombie."""
+    targets = []
+    for name in ("cwd", "root"):
+        try:
+            targets.append(os.readlink(f"/proc/{pid}/{name}"))
+        except OSError:
+            pass
+    return targets + [target for _, target in descriptors(pid)]
+
+
+def descriptors(pid):
+    result = []
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                result.append((fd, os.readlink(f"/proc/{pid}/fd/{fd}")))
+            except OSError:
+                pass
+    except OSError:
+        pass
+    return result
+
+
+def children_map():
+    children = {}
+    for pid in proc_entries():
+        stat = read_text(f"/proc/{pid}/stat")
+        if stat:
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(pid)
+    return children
+
+
+def cmd_scan(args):
+    directory, seed, roots = os.path.abspath(args[0]), args[1], [int(a) for a in args[2:]]
+    prefix = directory + "/"
+    me = os.getpid()
+    stray = stray_fds = workload = 0
+    for pid in proc_entries():
+        if pid == me:
+            continue
+        cmdline = read_text(f"/proc/{pid}/cmdline").rstrip("\0").split("\0")
+        if "stateful_counter.py" in " ".join(cmdline) and cmdline[-2:] == ["--seed", seed]:
+            workload += 1
+            continue
+        if any(t == directory or t.startswith(prefix) for t in links(pid)) or any(prefix in a for a in cmdline):
+            stray += 1
+            stray_fds += len(descriptors(pid))
+            if os.environ.get("BENCH_SCAN_VERBOSE"):
+                print(pid, " ".join(cmdline), file=sys.stderr)
+    children = children_map()
+    tree_procs = tree_fds = 0
+    pending = list(roots)
+    while pending:
+        pid = pending.pop()
+        if os.path.exists(f"/proc/{pid}"):
+            tree_procs += 1
+            tree_fds += len(descriptors(pid))
+            pending += children.get(pid, [])
+    mounts = sum(1 for line in read_text("/proc/self/mountinfo").splitlines()
+                 if line.split()[4].startswith(prefix))
+    print(stray, stray_fds, workload, tree_procs, tree_fds, mounts)
+
+
 def main():
-    commands = {"json-get": cmd_json_get, "replace-section": cmd_replace_section}
+    commands = {"json-get": cmd_json_get, "replace-section": cmd_replace_section, "scan": cmd_scan}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         sys.exit(__doc__)
     commands[sys.argv[1]](sys.argv[2:])

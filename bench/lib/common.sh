@@ -94,10 +94,11 @@ kill_tree() {
 # in its log. A migration worked when the restored root is alive, the counter goes on from the last
 # value the source printed, and the checksum is the one the source started with.
 
-# start_workload LOG MEMORY [INTERVAL]: sets WORKLOAD_PID (host PID of the namespace's root).
+# start_workload LOG MEMORY INTERVAL [WORKLOAD OPTIONS...]: sets WORKLOAD_PID (host PID of the
+# namespace's root).
 start_workload() {
-  local log=$1 memory=$2 interval=${3:-1}
-  WORKLOAD_PID=$(bounded 300 "$START_WORKLOAD" "$log" --memory "$memory" --interval "$interval") \
+  local log=$1 memory=$2 interval=$3; shift 3
+  WORKLOAD_PID=$(bounded 300 "$START_WORKLOAD" "$log" --memory "$memory" --interval "$interval" "$@") \
     || die "the workload did not start (log: $log)"
   CLEANUP_PIDS+=("$WORKLOAD_PID")
 }
