@@ -1,0 +1,45 @@
+package dev.criumigration.agent.criu;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Picks the lines of a CRIU log that explain a failure. */
+final class CriuLog {
+    static final int CONTEXT_LINES = 5;
+    static final int TAIL_LINES = 10;
+
+    private CriuLog() {
+    }
+
+    /**
+     * The lines around the first {@code Error (file:line)} that is not the harmless RLIMIT_NOFILE complaint every
+     * CRIU run logs on some hosts; without such an error, the last lines (where a hung CRIU stopped).
+     * Empty when there is no log.
+     */
+    static List<String> excerpt(Path log) {
+        if (log == null) {
+            return List.of();
+        }
+        List<String> lines;
+        try {
+            // CRIU logs bytes, not necessarily UTF-8: decode leniently.
+            lines = new String(Files.readAllBytes(log), StandardCharsets.UTF_8).lines().toList();
+        } catch (IOException e) {
+            return List.of();
+        }
+        for (int i = 0; i < lines.size(); i++) {
+            if (isRealError(lines.get(i))) {
+                return new ArrayList<>(lines.subList(Math.max(0, i - CONTEXT_LINES), Math.min(lines.size(), i + CONTEXT_LINES + 1)));
+            }
+        }
+        return new ArrayList<>(lines.subList(Math.max(0, lines.size() - TAIL_LINES), lines.size()));
+    }
+
+    static boolean isRealError(String line) {
+        return line.contains("Error (") && !line.contains("Can't setup RLIMIT_NOFILE");
+    }
+}

@@ -1,0 +1,163 @@
+package dev.criumigration.agent.ops;
+
+import dev.criumigration.agent.nativeio.LibC;
+import dev.criumigration.agent.nativeio.Mounts;
+import dev.criumigration.agent.nativeio.Processes;
+import dev.criumigration.agent.ops.records.PageServerRecord;
+import dev.criumigration.agent.ops.records.WorkDirRecord;
+import dev.criumigration.agent.protocol.CleanupRequest;
+import dev.criumigration.agent.protocol.CleanupResult;
+import dev.criumigration.agent.protocol.ErrorKind;
+import java.io.IOException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Duration;
+import java.util.Optional;
+
+/**
+ * Undoes what the agent made in an images directory: stops a page server still running there,
+ * unmounts the tmpfs the agent mounted, and removes the directory if the agent created it, else only
+ * the files its operations created. A directory without the agent's record is left alone.
+ */
+public final class CleanupOperation implements Operation<CleanupResult> {
+  private static final Duration SUPERVISOR_EXIT = Duration.ofSeconds(10);
+
+  private final CleanupRequest request;
+
+  public CleanupOperation(CleanupRequest request) {
+    this.request = request;
+  }
+
+  @Override
+  public Duration defaultTimeout() {
+    return Duration.ofMinutes(1);
+  }
+
+  @Override
+  public CleanupResult run(OperationContext context) throws AgentException, InterruptedException {
+    Path dir = WorkDir.imagesDir(request.getImagesDir());
+    CleanupResult.Builder result = CleanupResult.newBuilder().setImagesDir(dir.toString());
+    if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+      context.listener().log(dir + " does not exist: nothing to clean up");
+      return result.build();
+    }
+    if (!Files.exists(dir.resolve(WorkDir.AGENT_DIR))) {
+      throw AgentException.usage(dir + " holds no record of criu-agent: nothing was removed",
+          "cleanup removes only what the agent made; remove other directories yourself");
+    }
+    clean(dir, context.listener(), result);
+    return result.build();
+  }
+
+  /** Cleans {@code dir}, which holds the agent's record (also used to undo a failed page server start). */
+  static void clean(Path dir, OperationListener listener, CleanupResult.Builder result)
+      throws AgentException, InterruptedException {
+    // A tmpfs the agent mounted hides the directory underneath, which may hold a record of its own.
+    while (true) {
+      Optional<WorkDir> found = WorkDir.existing(dir);
+      if (found.isEmpty() || !Files.exists(dir.resolve(WorkDir.AGENT_DIR))) {
+        return;
+      }
+      WorkDir work = found.get();
+      Optional<PageServerRecord> pageServer = work.pageServer();
+      if (pageServer.isPresent()) {
+        stopPageServer(pageServer.get(), listener);
+      }
+      WorkDirRecord record = work.record();
+      if (record.getTmpfsMounted() && isTmpfsMountPoint(dir)) {
+        try {
+          Mounts.unmount(dir);
+        } catch (IOException e) {
+          throw AgentException.of(ErrorKind.IO, "cannot unmount the tmpfs on " + dir + ": " + e.getMessage(),
+              "stop what still uses it (fuser -m " + dir + ") and run cleanup again");
+        }
+        listener.log("unmounted the tmpfs on " + dir);
+        result.setUnmounted(true);
+        continue;
+      }
+      try {
+        if (record.getCreatedDir()) {
+          deleteRecursively(dir);
+        } else {
+          for (String name : record.getFilesList()) {
+            deleteRecursively(dir.resolve(name));
+          }
+          deleteRecursively(dir.resolve(WorkDir.AGENT_DIR));
+        }
+      } catch (IOException e) {
+        throw AgentException.of(ErrorKind.IO, "cannot remove what the agent made in " + dir + ": " + e.getMessage(), "");
+      }
+      listener.log(record.getCreatedDir() ? "removed " + dir
+          : "removed " + record.getFilesCount() + " files the agent made in " + dir);
+      result.setRemoved(true);
+      return;
+    }
+  }
+
+  private static boolean isTmpfsMountPoint(Path dir) throws AgentException {
+    try {
+      return Mounts.isTmpfsMountPoint(dir);
+    } catch (IOException e) {
+      throw AgentException.of(ErrorKind.IO, "cannot tell whether " + dir + " is a mount point: " + e.getMessage(), "");
+    }
+  }
+
+  /** Kills a page server still serving the directory and waits for the agent that watches it. */
+  private static void stopPageServer(PageServerRecord record, OperationListener listener)
+      throws AgentException, InterruptedException {
+    boolean killed = false;
+    if (ProcessRefs.alive(record.getPageServer())) {
+      try {
+        Processes.signal(record.getPageServer().getPid(), LibC.SIGKILL);
+        killed = true;
+      } catch (IOException gone) {
+        // it ended on its own meanwhile
+      }
+    }
+    if (ProcessRefs.alive(record.getSupervisor())
+        && record.getSupervisor().getPid() != ProcessHandle.current().pid()) {
+      // It records the page server's end and leaves the directory; give it the time to.
+      long end = System.nanoTime() + SUPERVISOR_EXIT.toNanos();
+      while (ProcessRefs.alive(record.getSupervisor()) && System.nanoTime() < end) {
+        Thread.sleep(20);
+      }
+      if (ProcessRefs.alive(record.getSupervisor())) {
+        try {
+          Processes.signal(record.getSupervisor().getPid(), LibC.SIGKILL);
+        } catch (IOException gone) {
+          // ended just now
+        }
+      }
+    }
+    if (killed) {
+      listener.log("stopped the page server (pid " + record.getPageServer().getPid() + ")");
+    }
+  }
+
+  public static void deleteRecursively(Path path) throws IOException {
+    if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
+      return;
+    }
+    // walkFileTree does not follow symbolic links: a link is removed, never what it points to.
+    Files.walkFileTree(path, new SimpleFileVisitor<>() {
+      @Override
+      public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+        Files.delete(file);
+        return FileVisitResult.CONTINUE;
+      }
+
+      @Override
+      public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
+        if (e != null) {
+          throw e;
+        }
+        Files.delete(dir);
+        return FileVisitResult.CONTINUE;
+      }
+    });
+  }
+}

@@ -1,0 +1,217 @@
+package dev.criumigration.agent.ops;
+
+import dev.criumigration.agent.criu.CriuClient;
+import dev.criumigration.agent.criu.CriuOperationException;
+import dev.criumigration.agent.criu.rpc.CriuOpts;
+import dev.criumigration.agent.criu.rpc.CriuPageServerInfo;
+import dev.criumigration.agent.criu.rpc.CriuReq;
+import dev.criumigration.agent.criu.rpc.CriuReqType;
+import dev.criumigration.agent.images.ImageSet;
+import dev.criumigration.agent.protocol.CommitDecision;
+import dev.criumigration.agent.protocol.DumpRequest;
+import dev.criumigration.agent.protocol.DumpResult;
+import dev.criumigration.agent.protocol.ErrorKind;
+import dev.criumigration.agent.protocol.Frozen;
+import dev.criumigration.agent.protocol.Progress;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Checkpoints the tree rooted at a PID. The source's fate is always explicit: with leave_stopped it
+ * waits, stopped, for resume or kill; with commit_point it waits frozen inside CRIU's post-dump for
+ * the controller's decision; otherwise it keeps running (CRIU's leave_running). A dump never kills a
+ * source except on a commit. Whenever the dump fails or is cancelled, the source runs again.
+ */
+public final class DumpOperation implements Operation<DumpResult> {
+  static final String LOG = "criu-dump.log";
+
+  private final DumpRequest request;
+
+  public DumpOperation(DumpRequest request) {
+    this.request = request;
+  }
+
+  @Override
+  public Duration defaultTimeout() {
+    return Duration.ofMinutes(30);
+  }
+
+  @Override
+  public DumpResult run(OperationContext context) throws AgentException, InterruptedException {
+    long started = System.nanoTime();
+    if (request.getLeaveStopped() && request.getCommitPoint()) {
+      throw AgentException.usage("leave_stopped and commit_point exclude each other",
+          "use leave_stopped for the step-by-step flow, commit_point when one controller owns the migration");
+    }
+    int pid = SourceProcess.check(request.getPid());
+    Path dir = WorkDir.imagesDir(request.getImagesDir());
+    CriuOpts.Builder opts = CriuOptions.inDirectory(dir, LOG)
+        .setPid(pid)
+        .setLeaveStopped(request.getLeaveStopped())
+        .setLeaveRunning(!request.getLeaveStopped() && !request.getCommitPoint())
+        .setTcpEstablished(request.getTcpEstablished())
+        .setShellJob(request.getShellJob())
+        .setExtUnixSk(request.getExtUnixSk())
+        .setNetworkLock(CriuOptions.networkLock(request.getNetworkLock()))
+        .setNotifyScripts(true);
+    if (!request.getPageServerHost().isEmpty()) {
+      Arguments.HostPort pageServer = Arguments.parseHostPort(
+          request.getPageServerHost() + ":" + request.getPageServerPort());
+      opts.setPs(CriuPageServerInfo.newBuilder().setAddress(pageServer.host()).setPort(pageServer.port()));
+    }
+    CriuOptions.tls(opts, request.getTls());
+
+    WorkDir work = WorkDir.prepare(dir);
+    if (Files.exists(dir.resolve(ImageSet.INVENTORY))) {
+      throw AgentException.usage(dir + " already holds an image set",
+          "dump into an empty directory, or remove the old images with criu-agent cleanup --images-dir " + dir);
+    }
+    List<Integer> tree = SourceProcess.tree(pid);
+    Set<String> before = listFiles(work);
+    Notifications notifications = new Notifications(context, pid, started);
+    context.listener().progress(progress("dumping", started));
+    try (CriuClient criu = context.criu().start(work.agentFile("criu-dump.out"))) {
+      criu.call(CriuReq.newBuilder().setType(CriuReqType.DUMP).setOpts(opts).build(),
+          context.deadline().remaining(), notifications, dir.resolve(LOG));
+    } catch (CriuOperationException e) {
+      boolean resumed = SourceProcess.resumeWhatIsStopped(pid, tree, context.listener());
+      if (notifications.aborted != null) {
+        throw AgentException.of(notifications.abortKind, notifications.aborted,
+            notifications.abortKind == ErrorKind.TIMEOUT ? "give the controller more time with the timeout" : "")
+            .withSourceResumed(resumed);
+      }
+      throw AgentException.fromCriu("the dump of process " + pid + " failed", e, hint(e))
+          .withSourceResumed(resumed);
+    } catch (IOException e) {
+      boolean resumed = SourceProcess.resumeWhatIsStopped(pid, tree, context.listener());
+      throw AgentException.of(ErrorKind.IO, "talking to CRIU failed: " + e.getMessage(), "")
+          .withSourceResumed(resumed);
+    } finally {
+      work.recordCreatedSince(before);
+    }
+
+    if (request.getLeaveStopped() && context.cancellation().isCancelled()) {
+      // The dump finished while the session went away: nobody will decide the source's fate.
+      boolean resumed = SourceProcess.resumeWhatIsStopped(pid, tree, context.listener());
+      throw AgentException.of(ErrorKind.CANCELLED,
+          "the dump was cancelled (" + context.cancellation().reason() + ")", "")
+          .withSourceResumed(resumed);
+    }
+    DumpResult.Builder result = DumpResult.newBuilder()
+        .setPid(pid)
+        .setImagesDir(dir.toString())
+        .setLeftStopped(request.getLeaveStopped())
+        .setSourceKilled(request.getCommitPoint())
+        .setDurationMillis(Duration.ofNanos(System.nanoTime() - started).toMillis());
+    try {
+      ImageSet.dumpStats(dir).ifPresent(result::setStats);
+      result.setProcesses(ImageSet.processes(dir).size());
+    } catch (IOException e) {
+      context.listener().log("cannot read the dump's statistics: " + e.getMessage());
+    }
+    return result.build();
+  }
+
+  private static Set<String> listFiles(WorkDir work) throws AgentException {
+    try {
+      return work.files();
+    } catch (IOException e) {
+      throw AgentException.of(ErrorKind.IO, "cannot list " + work.dir() + ": " + e.getMessage(), "");
+    }
+  }
+
+  private String hint(CriuOperationException e) {
+    String log = String.join("\n", e.logExcerpt());
+    if (log.contains("Connection refused") || log.contains("connect")) {
+      return "is the page server listening on " + request.getPageServerHost() + ":"
+          + request.getPageServerPort() + "? start it with criu-agent page-server on the destination";
+    }
+    if (log.contains("ESTABLISHED") || log.contains("established")) {
+      return "the tree has established TCP connections: dump with --tcp-established";
+    }
+    return "see CRIU's log for the cause; the source was not changed";
+  }
+
+  private static Progress progress(String stage, long started) {
+    return Progress.newBuilder().setStage(stage)
+        .setElapsedMillis(Duration.ofNanos(System.nanoTime() - started).toMillis()).build();
+  }
+
+  /** CRIU's notifications: progress, and the commit point at post-dump. */
+  private final class Notifications implements CriuClient.NotifyHandler {
+    private final OperationContext context;
+    private final int pid;
+    private final long started;
+    private long frozenSinceMillis;
+    /** Set when post-dump was answered with failure: why, and of which kind. */
+    String aborted;
+    ErrorKind abortKind;
+
+    Notifications(OperationContext context, int pid, long started) {
+      this.context = context;
+      this.pid = pid;
+      this.started = started;
+    }
+
+    @Override
+    public boolean onNotify(String script, int notifyPid) throws InterruptedException {
+      switch (script) {
+        case "pre-dump" -> {
+          frozenSinceMillis = System.currentTimeMillis();
+          context.listener().progress(progress("freezing", started));
+        }
+        case "network-lock" -> context.listener().progress(progress("network locked", started));
+        case "post-dump" -> {
+          context.listener().progress(progress("frozen, images written", started));
+          return postDump();
+        }
+        default -> context.listener().log("CRIU notification: " + script);
+      }
+      return true;
+    }
+
+    /** The tree is frozen and every image written: go on, or make CRIU resume the source. */
+    private boolean postDump() throws InterruptedException {
+      if (context.cancellation().isCancelled()) {
+        return abort(ErrorKind.CANCELLED, "the dump was cancelled (" + context.cancellation().reason()
+            + ") before it finished; CRIU resumed the source");
+      }
+      if (!request.getCommitPoint()) {
+        return true;
+      }
+      Frozen frozen = Frozen.newBuilder().setPid(pid).setFrozenSinceEpochMillis(frozenSinceMillis).build();
+      Optional<CommitDecision> decision;
+      Thread waiter = Thread.currentThread();
+      try (Cancellation.Registration ignored = context.cancellation().onCancel(waiter::interrupt)) {
+        decision = context.listener().awaitDecision(frozen, context.deadline().remaining());
+      } catch (InterruptedException e) {
+        decision = Optional.empty();
+      }
+      // A cancel that raced with the answer must not interrupt the rest of CRIU's call.
+      Thread.interrupted();
+      if (context.cancellation().isCancelled()) {
+        return abort(ErrorKind.CANCELLED, "the dump was cancelled at the commit point ("
+            + context.cancellation().reason() + "); CRIU resumed the source");
+      }
+      if (decision.isEmpty()) {
+        return abort(ErrorKind.TIMEOUT, "no commit decision came before the deadline; CRIU resumed the source");
+      }
+      if (!decision.get().getCommit()) {
+        return abort(ErrorKind.CANCELLED, "the controller aborted at the commit point; CRIU resumed the source");
+      }
+      context.listener().progress(progress("committed: CRIU ends the source", started));
+      return true;
+    }
+
+    private boolean abort(ErrorKind kind, String why) {
+      aborted = why;
+      abortKind = kind;
+      return false;
+    }
+  }
+}
