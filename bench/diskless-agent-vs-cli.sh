@@ -80,27 +80,12 @@ TLS_DIR=""
 
 # migrate METHOD SIZE REPETITION POSITION: one verified migration, one CSV row.
 migrate() {
-  local method=$1 size=$2 repetition=$3 position=$4 checksum problem agent_frozen=""
+  local method=$1 size=$2 repetition=$3 position=$4 agent_frozen=""
   RUN_NAME="$size #$repetition $method"
   STATE_DIR="$SCRATCH/$size-$repetition-$method"
-  SRC_DIR="$STATE_DIR/src" DST_DIR="$STATE_DIR/dst" WORKLOAD_LOG="$STATE_DIR/workload.log"
-  mkdir -p "$SRC_DIR" "$DST_DIR"
-  PORT=$(( PORT + 1 ))
-  log "$RUN_NAME: starting the workload"
-  start_workload "$WORKLOAD_LOG" "$size" "$INTERVAL"
-  SOURCE=$WORKLOAD_PID
-  checksum=$(first_checksum "$WORKLOAD_LOG")
-  log "$RUN_NAME: migrating pid $SOURCE"
-  migrate_steps "$method"
-  problem=$(verify_migration "$WORKLOAD_LOG" "$TICK_AT_DUMP" "$checksum" "$RESTORED" "$SOURCE") \
-    || fail "the migration did not work: $problem"
-  kill_tree "$RESTORED"
-
-  dump_stats "$SRC_DIR"
+  measured_migration "$method" "$size" "$INTERVAL"
   if [ "$method" = agent ]; then agent_frozen=$(json_get "$STATE_DIR/dump.json" stats.frozen_time_micros); fi
   echo "$size,$repetition,$method,$position,$FROZEN_US,$FREEZING_US,$MEMDUMP_US,$MEMWRITE_US,$PAGES_WRITTEN,${STEP[page_server]},${STEP[dump]},${STEP[copy]},${STEP[page_server_check]},${STEP[restore]},${STEP[kill]},${STEP[total]},$agent_frozen" >>"$CSV"
-  log "$RUN_NAME: verified; frozen $(( FROZEN_US / 1000 )) ms, dump $(( STEP[dump] / 1000 )) ms, restore $(( STEP[restore] / 1000 )) ms, total $(( STEP[total] / 1000 )) ms"
-  "${method}_cleanup"  # not part of the measurement: gives back the destination's memory
   check_run_deadline
 }
 

@@ -186,3 +186,26 @@ dump_stats() {
     dump_stats.memwrite_time_micros dump_stats.pages_written | paste -sd' ')
   [ -n "$PAGES_WRITTEN" ] && (( FROZEN_US > 0 )) || fail "no dump statistics in $1"
 }
+
+# measured_migration METHOD SIZE INTERVAL: a fresh workload of SIZE migrated by METHOD (bare or agent)
+# in STATE_DIR, verified, then everything of it removed; leaves the timings in STEP and CRIU's
+# statistics in FROZEN_US etc. (see dump_stats).
+measured_migration() {
+  local method=$1 size=$2 interval=$3 checksum problem
+  SRC_DIR="$STATE_DIR/src" DST_DIR="$STATE_DIR/dst" WORKLOAD_LOG="$STATE_DIR/workload.log"
+  mkdir -p "$SRC_DIR" "$DST_DIR"
+  PORT=$(( PORT + 1 ))
+  log "$RUN_NAME: starting the workload"
+  start_workload "$WORKLOAD_LOG" "$size" "$interval"
+  SOURCE=$WORKLOAD_PID
+  checksum=$(first_checksum "$WORKLOAD_LOG")
+  log "$RUN_NAME: migrating pid $SOURCE"
+  migrate_steps "$method"
+  problem=$(verify_migration "$WORKLOAD_LOG" "$TICK_AT_DUMP" "$checksum" "$RESTORED" "$SOURCE") \
+    || fail "the migration did not work: $problem"
+  kill_tree "$RESTORED"
+  dump_stats "$SRC_DIR"
+  log "$RUN_NAME: verified; frozen $(( FROZEN_US / 1000 )) ms, dump $(( STEP[dump] / 1000 )) ms, restore $(( STEP[restore] / 1000 )) ms, total $(( STEP[total] / 1000 )) ms"
+  "${method}_cleanup"  # not part of the measurement: gives back the destination's memory
+}
+
