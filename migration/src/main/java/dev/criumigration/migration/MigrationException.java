@@ -1,0 +1,119 @@
+package dev.criumigration.migration;
+
+import java.util.List;
+
+/**
+ * A migration step failed. Says in which phase, what kind of failure, whether the source tree was
+ * resumed (it runs again with its state), and what to do about it.
+ */
+public final class MigrationException extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    public enum Kind {
+        /** Bad input: fix the arguments. Nothing was changed. */
+        USAGE(true),
+        /** The host's SSH key is unknown or differs from the trusted one. Nothing was sent. */
+        HOST_KEY(true),
+        /** SSH authentication failed (key refused, wrong passphrase, sudo asking for a password). */
+        AUTH(true),
+        /** The host could not be reached or the connection broke. */
+        CONNECT(false),
+        /** A deadline passed. */
+        TIMEOUT(false),
+        /** {@link MigrationEngine#cancel()} was called. */
+        CANCELLED(false),
+        /** A host is not ready: Java, CRIU or the agent missing or failing its check. */
+        HOST_NOT_READY(true),
+        /** The hosts cannot take part in this migration together (CRIU versions, CPU, tmpfs room). */
+        INCOMPATIBLE(true),
+        /** An operation failed on a host (CRIU failed, page server failed, an I/O error there). */
+        REMOTE(false),
+        /** A bug or a broken protocol stream. */
+        INTERNAL(false);
+
+        private final boolean userError;
+
+        Kind(boolean userError) {
+            this.userError = userError;
+        }
+    }
+
+    private final Phase phase;
+    private final Kind kind;
+    private final boolean sourceResumed;
+    private final String hint;
+    private final List<String> criuLogExcerpt;
+
+    public MigrationException(Phase phase, Kind kind, String message, String hint, boolean sourceResumed,
+                              List<String> criuLogExcerpt, Throwable cause) {
+        super(message, cause);
+        this.phase = phase;
+        this.kind = kind;
+        this.hint = hint == null ? "" : hint;
+        this.sourceResumed = sourceResumed;
+        this.criuLogExcerpt = criuLogExcerpt == null ? List.of() : List.copyOf(criuLogExcerpt);
+    }
+
+    public MigrationException(Phase phase, Kind kind, String message, String hint) {
+        this(phase, kind, message, hint, false, List.of(), null);
+    }
+
+    /** The phase that failed, or null when the failure came before any phase (bad arguments). */
+    public Phase phase() {
+        return phase;
+    }
+
+    public Kind kind() {
+        return kind;
+    }
+
+    /** True when a source tree that had been frozen was resumed and runs again. */
+    public boolean sourceResumed() {
+        return sourceResumed;
+    }
+
+    /** What to do about it; empty when there is nothing specific to say. */
+    public String hint() {
+        return hint;
+    }
+
+    /** CRIU's log lines around its first "Error", when CRIU failed. */
+    public List<String> criuLogExcerpt() {
+        return criuLogExcerpt;
+    }
+
+    /** The caller can fix this (arguments, keys, host set-up); not worth a stack trace. */
+    public boolean isUserError() {
+        return kind.userError;
+    }
+
+    /** The same failure, now known to have happened in {@code phase} and with the source's fate known. */
+    public MigrationException in(Phase failedPhase, boolean resumed) {
+        MigrationException copy = new MigrationException(failedPhase, kind, getMessage(), hint, resumed,
+                criuLogExcerpt, getCause());
+        copy.setStackTrace(getStackTrace());
+        return copy;
+    }
+
+    /** One paragraph for people: phase, message, source state, hint, CRIU log excerpt. */
+    public String describe() {
+        StringBuilder text = new StringBuilder();
+        if (phase != null) {
+            text.append(phase.label()).append(" failed: ");
+        }
+        text.append(getMessage());
+        if (sourceResumed) {
+            text.append("\nThe source was resumed and runs with its state.");
+        }
+        if (!hint.isEmpty()) {
+            text.append("\nHint: ").append(hint);
+        }
+        if (!criuLogExcerpt.isEmpty()) {
+            text.append("\nCRIU log:");
+            for (String line : criuLogExcerpt) {
+                text.append("\n  ").append(line);
+            }
+        }
+        return text.toString();
+    }
+}

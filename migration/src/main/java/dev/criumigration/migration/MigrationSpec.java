@@ -1,0 +1,71 @@
+package dev.criumigration.migration;
+
+import dev.criumigration.migration.ssh.HostAddress;
+
+import java.time.Duration;
+
+/**
+ * A whole migration of the tree rooted at {@code pid} from one host to another.
+ *
+ * @param imagesDir      root under which each migration makes its own directories on both hosts;
+ *                       null: {@value PageServerSpec#DEFAULT_IMAGES_ROOT}
+ * @param tmpfsSize      destination tmpfs size; null: sized from the workload's memory
+ * @param tcpEstablished migrate established TCP connections
+ * @param shellJob       the tree is a shell job
+ * @param dryRun         run only the preflight
+ * @param timeout        deadline of the whole migration; null: the engine's operation timeout
+ */
+public record MigrationSpec(HostAddress from, HostAddress to, int pid, String imagesDir, String tmpfsSize,
+                            boolean tcpEstablished, boolean shellJob, boolean dryRun, Duration timeout) {
+    public MigrationSpec {
+        if (from == null || to == null) {
+            throw new UsageException("both hosts are required: --from [USER@]HOST[:PORT] --to [USER@]HOST[:PORT]");
+        }
+        if (pid <= 1) {
+            throw new UsageException("pid " + pid + " cannot be migrated: give the PID of the tree's root process (> 1)");
+        }
+        imagesDir = Paths.absolute(imagesDir, "imagesDir");
+        if (tmpfsSize != null && tmpfsSize.isBlank()) {
+            tmpfsSize = null;
+        }
+        if (tmpfsSize != null) {
+            Sizes.parse(tmpfsSize, "tmpfsSize");
+        }
+        if (timeout != null && (timeout.isNegative() || timeout.isZero())) {
+            throw new UsageException("timeout must be positive");
+        }
+    }
+
+    public static Builder builder(HostAddress from, HostAddress to, int pid) {
+        return new Builder(from, to, pid);
+    }
+
+    public static final class Builder {
+        private final HostAddress from;
+        private final HostAddress to;
+        private final int pid;
+        private String imagesDir;
+        private String tmpfsSize;
+        private boolean tcpEstablished;
+        private boolean shellJob;
+        private boolean dryRun;
+        private Duration timeout;
+
+        private Builder(HostAddress from, HostAddress to, int pid) {
+            this.from = from;
+            this.to = to;
+            this.pid = pid;
+        }
+
+        public Builder imagesDir(String v) { imagesDir = v; return this; }
+        public Builder tmpfsSize(String v) { tmpfsSize = v; return this; }
+        public Builder tcpEstablished(boolean v) { tcpEstablished = v; return this; }
+        public Builder shellJob(boolean v) { shellJob = v; return this; }
+        public Builder dryRun(boolean v) { dryRun = v; return this; }
+        public Builder timeout(Duration v) { timeout = v; return this; }
+
+        public MigrationSpec build() {
+            return new MigrationSpec(from, to, pid, imagesDir, tmpfsSize, tcpEstablished, shellJob, dryRun, timeout);
+        }
+    }
+}

@@ -1,0 +1,64 @@
+package dev.criumigration.migration;
+
+import java.time.Duration;
+
+/**
+ * A detached page server on the destination.
+ *
+ * @param imagesDir where the images go; null: a new directory under {@value #DEFAULT_IMAGES_ROOT}
+ * @param tmpfsSize size of the tmpfs mounted on imagesDir ("512M", "2G"); null: the destination's
+ *                  available memory
+ * @param address   address the page server listens on; null: the destination's address as the
+ *                  controller resolves it (bind narrowly, never to every interface by default)
+ * @param port      0: CRIU picks a free port
+ * @param timeout   how long the page server waits for the dump; null: the engine's operation timeout
+ */
+public record PageServerSpec(String imagesDir, String tmpfsSize, String address, int port, Duration timeout) {
+    public static final String DEFAULT_IMAGES_ROOT = "/var/lib/criu-migration/images";
+
+    public PageServerSpec {
+        imagesDir = Paths.absolute(imagesDir, "imagesDir");
+        if (tmpfsSize != null && tmpfsSize.isBlank()) {
+            tmpfsSize = null;
+        }
+        if (tmpfsSize != null) {
+            Sizes.parse(tmpfsSize, "tmpfsSize");
+        }
+        if (address != null && address.isBlank()) {
+            address = null;
+        }
+        if (port < 0 || port > 65535) {
+            throw new UsageException("page server port " + port + " is out of range: use 0 (any) or 1-65535");
+        }
+        if (timeout != null && (timeout.isNegative() || timeout.isZero())) {
+            throw new UsageException("timeout must be positive");
+        }
+    }
+
+    /** Everything by default. */
+    public static PageServerSpec defaults() {
+        return new PageServerSpec(null, null, null, 0, null);
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public static final class Builder {
+        private String imagesDir;
+        private String tmpfsSize;
+        private String address;
+        private int port;
+        private Duration timeout;
+
+        public Builder imagesDir(String v) { imagesDir = v; return this; }
+        public Builder tmpfsSize(String v) { tmpfsSize = v; return this; }
+        public Builder address(String v) { address = v; return this; }
+        public Builder port(int v) { port = v; return this; }
+        public Builder timeout(Duration v) { timeout = v; return this; }
+
+        public PageServerSpec build() {
+            return new PageServerSpec(imagesDir, tmpfsSize, address, port, timeout);
+        }
+    }
+}

@@ -1,0 +1,117 @@
+package dev.criumigration.migration.deploy;
+
+import dev.criumigration.migration.Gate;
+import dev.criumigration.migration.MigrationException;
+import dev.criumigration.migration.MigrationException.Kind;
+import dev.criumigration.migration.RecordingListener;
+import dev.criumigration.migration.SshSettings;
+import dev.criumigration.migration.ssh.ClientKeys;
+import dev.criumigration.migration.ssh.HostKeyPolicy;
+import dev.criumigration.migration.ssh.RemoteHost;
+import dev.criumigration.migration.ssh.SshConnector;
+import dev.criumigration.migration.ssh.SshIdentity;
+import dev.criumigration.migration.ssh.SshdHost;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Deploying the embedded agent to a real sshd "host" by SFTP. */
+class AgentDeployerTest {
+    private static ClientKeys keys;
+    private static SshdHost host;
+
+    @TempDir
+    Path temp;
+
+    @BeforeAll
+    static void startSshd() throws Exception {
+        Gate.requireSshd();
+        keys = ClientKeys.generate();
+        host = SshdHost.start("deploy", keys);
+    }
+
+    @AfterAll
+    static void stopSshd() throws Exception {
+        if (host != null) {
+            host.close();
+        }
+        if (keys != null) {
+            keys.close();
+        }
+    }
+
+    private SshSettings settings(Path agentDir, String java) throws Exception {
+        Path knownHosts = temp.resolve("known_hosts");
+        Files.writeString(knownHosts, host.knownHostsLine() + "\n");
+        return SshSettings.builder()
+                .identity(SshIdentity.fromFile(keys.privateKey(ClientKeys.Kind.ED25519_OPENSSH), null))
+                .hostKeyPolicy(HostKeyPolicy.knownHosts(knownHosts))
+                .agentDir(agentDir.toString()).javaCommand(java).build();
+    }
+
+    @Test
+    void uploadsOnceSkipsWhenIntactAndReplacesADamagedJar() throws Exception {
+        Path agentDir = temp.resolve("agent/dir/not/there/yet");
+        AgentDeployer.AgentJar jar = AgentDeployer.embeddedJar();
+        Path deployed = agentDir.resolve(jar.fileName());
+        RecordingListener listener = new RecordingListener();
+        try (SshConnector connector = new SshConnector(settings(agentDir, "java"), listener);
+             RemoteHost remote = connector.connect(host.address(null))) {
+            AgentDeployer deployer = new AgentDeployer(listener::log);
+
+            AgentDeployer.DeployedAgent first = deployer.deploy(remote);
+            assertTrue(first.uploaded());
+            assertEquals(deployed.toString(), first.jarPath());
+            assertTrue(first.javaMajorVersion() >= 17);
+            assertArrayEquals(jar.bytes(), Files.readAllBytes(deployed));
+            assertEquals(List.of(deployed), listDir(agentDir), "no staging file left behind");
+
+            FileTime uploadedAt = Files.getLastModifiedTime(deployed);
+            Files.setLastModifiedTime(deployed, FileTime.fromMillis(uploadedAt.toMillis() - 60_000));
+            FileTime backdated = Files.getLastModifiedTime(deployed);
+            AgentDeployer.DeployedAgent second = deployer.deploy(remote);
+            assertFalse(second.uploaded());
+            assertEquals(backdated, Files.getLastModifiedTime(deployed), "an intact jar is not rewritten");
+
+            byte[] damaged = jar.bytes().clone();
+            damaged[damaged.length / 2] ^= 0x5a;
+            Files.write(deployed, damaged);
+            AgentDeployer.DeployedAgent third = deployer.deploy(remote);
+            assertTrue(third.uploaded());
+            assertArrayEquals(jar.bytes(), Files.readAllBytes(deployed));
+            assertTrue(listener.logs.stream().anyMatch(line -> line.contains("is damaged")), listener.logs.toString());
+        }
+    }
+
+    @Test
+    void missingJavaIsAClearHostNotReadyError() throws Exception {
+        Path agentDir = temp.resolve("agent");
+        try (SshConnector connector = new SshConnector(settings(agentDir, "/nonexistent/bin/java"), new RecordingListener());
+             RemoteHost remote = connector.connect(host.address(null))) {
+            MigrationException e = assertThrows(MigrationException.class,
+                    () -> new AgentDeployer(line -> { }).deploy(remote));
+            assertEquals(Kind.HOST_NOT_READY, e.kind(), e.describe());
+            assertTrue(e.getMessage().contains("there is no '/nonexistent/bin/java' on the host"), e.getMessage());
+            assertTrue(e.hint().contains("src/install/install-host.sh") && e.hint().contains("criu_host"), e.hint());
+            assertFalse(Files.exists(agentDir), "nothing is uploaded to a host that cannot run it");
+        }
+    }
+
+    private static List<Path> listDir(Path dir) throws Exception {
+        try (var files = Files.list(dir)) {
+            return files.toList();
+        }
+    }
+}
