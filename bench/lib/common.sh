@@ -33,7 +33,7 @@ check_run_deadline() {
 # ---- clean-up on exit -----------------------------------------------------------------------------
 # Everything a run starts or mounts is registered here and undone on exit, whatever the exit.
 
-CLEANUP_PIDS=()     # process trees to kill (workload roots, restored roots, page servers)
+CLEANUP_PIDS=()     # processes to kill with their children (workloads, page servers, sshd)
 CLEANUP_MOUNTS=()   # tmpfs mount points
 CLEANUP_AGENT_DIRS=()  # directories the agent prepared (criu-agent cleanup)
 CLEANUP_DIRS=()     # scratch directories to remove
@@ -43,6 +43,7 @@ cleanup() {
   trap - EXIT INT TERM
   local pid dir
   for pid in "${CLEANUP_PIDS[@]}"; do
+    pkill -KILL -P "$pid" 2>/dev/null || true  # an sshd's sessions
     kill -KILL "$pid" 2>/dev/null || true
   done
   for dir in "${CLEANUP_AGENT_DIRS[@]}"; do
@@ -52,6 +53,10 @@ cleanup() {
     while mountpoint -q "$dir" 2>/dev/null; do umount "$dir" 2>/dev/null || umount -l "$dir" || break; done
   done
   for dir in "${CLEANUP_DIRS[@]}"; do
+    # Whatever is still mounted below (a failed step's tmpfs), deepest first.
+    awk -v prefix="$dir/" 'index($2, prefix) == 1 { print $2 }' /proc/mounts | sort -r | while read -r mount; do
+      umount "$mount" 2>/dev/null || umount -l "$mount" || true
+    done
     rm -rf --one-file-system "$dir"
   done
   exit "$status"
@@ -107,14 +112,17 @@ last_tick() { sed -n 's/^tick=\([0-9]*\) .*/\1/p' "$1" | tail -n1; }
 first_checksum() { sed -n 's/^tick=[0-9]* checksum=\([0-9a-f]*\) .*/\1/p' "$1" | head -n1; }
 
 # verify_migration LOG TICK_AT_DUMP CHECKSUM RESTORED_PID SOURCE_PID: fails (with why) unless the
-# source is gone, the restored root runs, and within 60 s the log goes on from TICK_AT_DUMP with the
-# same checksum and no other writer.
+# source is gone, the restored root runs, within 60 s it adds a tick to the log, and every tick after
+# TICK_AT_DUMP is the next one with the same checksum.
 verify_migration() {
-  local log=$1 tick=$2 checksum=$3 restored=$4 source=$5 deadline=$(( SECONDS + 60 ))
+  local log=$1 tick=$2 checksum=$3 restored=$4 source=$5 deadline=$(( SECONDS + 60 )) seen
   if process_running "$source"; then echo "the source $source still runs after the migration"; return 1; fi
   if ! process_running "$restored"; then echo "the restored root $restored is not running"; return 1; fi
-  while (( SECONDS < deadline )); do
-    if (( $(last_tick "$log") > tick )); then break; fi
+  # The source is gone: a tick beyond those in the log now can only come from the restored root.
+  seen=$(last_tick "$log")
+  (( seen >= tick )) || seen=$tick
+  until (( $(last_tick "$log") > seen )); do
+    if (( SECONDS >= deadline )); then echo "the restored root printed no tick within 60 s"; return 1; fi
     sleep 0.2
   done
   # Every tick after the one at the dump must be the next, with the original checksum. (Other lines
@@ -127,7 +135,6 @@ verify_migration() {
     esac
   done < <(grep '^tick=' "$log" | sed -n "/^tick=$tick /,\$p" | tail -n +2)
   if [ -n "$bad" ]; then echo "after tick $tick the log says '$bad' (expected tick=$expected checksum=$checksum)"; return 1; fi
-  if (( expected == tick + 1 )); then echo "no tick after $tick within 60 s of the restore"; return 1; fi
   if ! process_running "$restored"; then echo "the restored root $restored died"; return 1; fi
 }
 
