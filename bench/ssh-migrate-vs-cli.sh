@@ -6,8 +6,6 @@ source "$(dirname "$0")/lib/common.sh"
 source "$(dirname "$0")/lib/flows.sh"
 source "$(dirname "$0")/lib/sshd.sh"
 NAME=ssh-migrate-vs-cli
-CRIU_MIGRATE="$REPO_DIR/migration/bin/criu-migrate"
-MIGRATE_JAR="$REPO_DIR/migration/target/criu-migrate.jar"
 
 usage() {
   cat <<EOF
@@ -81,10 +79,7 @@ done
 
 require_root_and_tools
 ensure_agent_jar
-if [ ! -f "$MIGRATE_JAR" ] || [ -n "$(find "$REPO_DIR/migration/src" "$REPO_DIR/agent-native/src" -newer "$MIGRATE_JAR" -print -quit)" ]; then
-  log "building criu-migrate (its jar is missing or older than its sources)"
-  (cd "$REPO_DIR" && ./mvnw -B -q -ntp -pl migration -am package -DskipTests) || die "criu-migrate did not build"
-fi
+ensure_migrate_jar
 mkdir -p "$RESULTS_DIR"
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 CSV="$RESULTS_DIR/$NAME-$STAMP.csv"
@@ -99,9 +94,7 @@ log "starting two sshd hosts on loopback"
 init_ssh_hosts "$SCRATCH/ssh"
 start_sshd_host source
 start_sshd_host destination
-SOURCE_HOST="root@127.0.0.1:$SSHD_PORT_source"
-DESTINATION_HOST="root@127.0.0.1:$SSHD_PORT_destination"
-migrate_options
+SOURCE_HOST="root@127.0.0.1:$SSHD_PORT_source" DESTINATION_HOST="root@127.0.0.1:$SSHD_PORT_destination"
 
 # ---- bare-ssh: the bare commands, each on its host through OpenSSH ------------------------------
 
@@ -134,8 +127,12 @@ connect_hosts() {
 }
 
 disconnect_hosts() {
-  local pid
-  for pid in "${CONTROL_MASTERS[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; forget_pid "$pid"; done
+  local port pid options
+  mapfile -t options < <(ssh_options)
+  for port in "$SSHD_PORT_source" "$SSHD_PORT_destination"; do
+    ssh "${options[@]}" -o ControlPath="$SSH_DIR/control-$port" -O exit -p "$port" root@127.0.0.1 2>/dev/null || true
+  done
+  for pid in "${CONTROL_MASTERS[@]}"; do wait "$pid" 2>/dev/null || true; forget_pid "$pid"; done
   CONTROL_MASTERS=()
 }
 
@@ -213,15 +210,8 @@ run_bare_ssh() {
   FROZEN_WINDOW_US=$(( FROZEN_US + STEP[copy] + STEP[page_server_check] + STEP[restore] + STEP[kill] ))
 }
 
-# criu-migrate's options, as an operator would give them (set once the hosts run).
-migrate_options() {
-  MIGRATE_OPTIONS=(--from "$SOURCE_HOST" --to "$DESTINATION_HOST" -i "$SSH_DIR/client_key"
-    --known-hosts "$SSH_DIR/known_hosts" --agent-dir "$SCRATCH/agent" --images-dir "$SCRATCH/engine-images")
-}
-
 engine_migrate() {
-  bounded $(( STEP_TIMEOUT * 3 )) "$CRIU_MIGRATE" "${MIGRATE_OPTIONS[@]}" --pid "$SOURCE" --json \
-    >"$STATE_DIR/report.json" 2>"$STATE_DIR/migrate.err" || fail "criu-migrate failed: $(tail -n 20 "$STATE_DIR/migrate.err")"
+  run_criu_migrate "$STATE_DIR/report.json" $(( STEP_TIMEOUT * 3 )) --pid "$SOURCE"
 }
 
 run_engine() {
@@ -285,19 +275,15 @@ migrate() {
   check_run_deadline
 }
 
-log "deploying the agent to both hosts (an untimed dry run)"
-start_workload "$SCRATCH/dry-run.log" 16M "$INTERVAL"
-bounded 300 "$CRIU_MIGRATE" "${MIGRATE_OPTIONS[@]}" --pid "$WORKLOAD_PID" --dry-run >"$SCRATCH/dry-run.out" 2>&1 \
-  || die "criu-migrate --dry-run failed: $(tail -n 20 "$SCRATCH/dry-run.out")"
-kill_tree "$WORKLOAD_PID"
+deploy_agents "$SCRATCH/agent" "$SCRATCH/engine-images"
 
 VARIANTS=(bare bare-ssh engine)
 for size in "${SIZE_LIST[@]}"; do
   bytes=$(size_bytes "$size")
   TMPFS_BYTES=$(( bytes + bytes / 4 + (128 << 20) ))  # the pages plus the interpreter's own memory
   for repetition in $(seq 1 "$REPETITIONS"); do
-    for i in 0 1 2; do
-      migrate "${VARIANTS[$(( (i + repetition - 1) % 3 ))]}" "$size" "$repetition" $(( i + 1 ))
+    for i in "${!VARIANTS[@]}"; do
+      migrate "${VARIANTS[$(( (i + repetition - 1) % ${#VARIANTS[@]} ))]}" "$size" "$repetition" $(( i + 1 ))
     done
   done
 done

@@ -14,8 +14,7 @@ RESOURCES = [("stray_processes", "processes using the scratch directory, besides
              ("sshd_processes", "sshd processes"),
              ("sshd_fds", "sshd open descriptors"),
              ("mounts", "mounts under the scratch directory"),
-             ("images_bytes_a", "disk usage of host A's images base (bytes)"),
-             ("images_bytes_b", "disk usage of host B's images base (bytes)")]
+             ("images_bytes", "disk usage of the images bases (bytes)")]
 VIA = {"agent": "criu-agent's three-step flow (command line)", "engine": "criu-migrate over SSH"}
 
 
@@ -41,7 +40,7 @@ def main():
 
     out = [f"## Soak: {n} migrations in a row, {VIA.get(via, via)}", "",
            f"`bench/soak.sh --via {via}` (issue 6). One workload (`start-workload.sh --memory {memory}`, own PID"
-           " namespace) migrated back and forth between two hosts (this machine, one images base per host),"
+           " namespace) migrated back and forth between two hosts (both this machine),"
            " each migration verified (source gone, restored root alive, counter continued, checksum unchanged);"
            " at the end the workload's whole log was one unbroken count with one checksum.", ""]
     out += open(machine_path).read().rstrip().splitlines()
@@ -65,7 +64,7 @@ def main():
         values = [int(r[column]) for r in rounds]
         lines.append([label, baseline[column]] + [str(values[c - 1]) for c in checkpoints] + [str(max(values))])
         leaks[column] = values[-1] - values[0]
-    out += ["What the run held after each migration and the agent's cleanup:", "", table(header, lines), ""]
+    out += ["What the run held after each migration (and its cleanup):", "", table(header, lines), ""]
     grew = [label for column, label in RESOURCES if leaks[column] > 0]
     out.append("**Leaks**: " + ("none: every count at the end equals the one after the first migration."
                                  if not grew else "grew from the first migration to the last: " + "; ".join(grew) + "."))
