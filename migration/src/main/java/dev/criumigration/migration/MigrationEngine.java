@@ -140,7 +140,7 @@ public final class MigrationEngine implements AutoCloseable {
         requireArgument(source, "source");
         requireArgument(spec, "dump spec");
         requireArgument(pageServer, "page server");
-        HostAddress pageServerHost = HostAddress.parse(pageServer.host());
+        HostAddress pageServerHost = hostOf(pageServer.host(), "the page server's host");
         Run run = new Run();
         String imagesDir = spec.imagesDir() != null ? spec.imagesDir() : siblingDir(pageServer.imagesDir(), ".dump");
         AgentSession src = null;
@@ -171,7 +171,13 @@ public final class MigrationEngine implements AutoCloseable {
                 // CRIU resumes a tree whose dump failed; confirm it, then clear both hosts.
                 resumed = confirmSourceRuns(src, source, spec.pid());
                 cleanup(src, source, imagesDir);
-                cleanup(null, pageServerHost, pageServer.imagesDir());
+                String pageServerFailure = stopPageServer(pageServerHost, pageServer);
+                if (pageServerFailure != null) {
+                    failure = new MigrationException(failure.phase(), failure.kind(), failure.getMessage() + "; "
+                            + pageServerFailure, "if the page server's tmpfs (" + pageServer.tmpfsSize() + ") is full, "
+                            + "start it with a larger tmpfsSize", failure.sourceResumed(), failure.criuLogExcerpt(),
+                            failure.getCause());
+                }
             }
             throw failure.in(failure.phase(), resumed);
         } finally {
@@ -188,12 +194,12 @@ public final class MigrationEngine implements AutoCloseable {
         requireArgument(destination, "destination");
         requireArgument(dump, "dump");
         RestoreSpec s = spec == null ? RestoreSpec.defaults() : spec;
-        HostAddress pageServerHost = HostAddress.parse(dump.pageServer().host());
+        HostAddress pageServerHost = hostOf(dump.pageServer().host(), "the dump's page server host");
         if (!pageServerHost.host().equals(destination.host()) || pageServerHost.port() != destination.port()) {
             throw new MigrationException(null, Kind.USAGE, "the dump's pages went to a page server on "
                     + pageServerHost + ", not to " + destination, "restore on the host that ran criuPageServer");
         }
-        HostAddress source = HostAddress.parse(dump.source());
+        HostAddress source = hostOf(dump.source(), "the dump's source");
         String imagesDir = s.imagesDir() != null ? s.imagesDir() : dump.pageServer().imagesDir();
         boolean tcpEstablished = s.tcpEstablished() || dump.tcpEstablished();
         Duration timeout = s.timeout() != null ? s.timeout() : settings.operationTimeout();
@@ -408,7 +414,9 @@ public final class MigrationEngine implements AutoCloseable {
             cleanup(p.src, spec.from(), dumpDir);
             return failure;
         }
-        listener.warning(failure.describe().lines().findFirst().orElse("") + " - rolling back");
+        if (p.dumpStarted || p.pageServerCall != null) {
+            listener.warning(failure.describe().lines().findFirst().orElse("") + " - rolling back");
+        }
         boolean resumed = false;
         if (p.dumpStarted) {
             abortDump(p);
@@ -771,6 +779,27 @@ public final class MigrationEngine implements AutoCloseable {
         }
     }
 
+    /**
+     * Stops a detached page server and removes its tmpfs and images. Returns what went wrong on its side
+     * (it failed, e.g. its tmpfs was full), or null.
+     */
+    private String stopPageServer(HostAddress host, PageServerInfo pageServer) {
+        String failure = null;
+        try (AgentSession session = open(host, true)) {
+            PageServerStatus status = session.call(AgentRequest.newBuilder().setPageServerStatus(
+                    PageServerStatusRequest.newBuilder().setImagesDir(pageServer.imagesDir())), ROLLBACK_STEP, null)
+                    .getPageServerStatus();
+            if (status.getState() == PageServerStatus.State.FAILED) {
+                failure = "the page server on " + host + " failed too (exit status " + status.getExitStatus() + ")";
+            }
+            cleanup(session, host, pageServer.imagesDir());
+        } catch (MigrationException e) {
+            listener.warning("stopping the page server on " + host + " failed: " + e.getMessage());
+            cleanup(null, host, pageServer.imagesDir());
+        }
+        return failure;
+    }
+
     /** Removes a dump's images, or a page server with its tmpfs and images, on a host. */
     private void cleanup(AgentSession session, HostAddress host, String imagesDir) {
         boolean own = false;
@@ -872,6 +901,14 @@ public final class MigrationEngine implements AutoCloseable {
             listener.phaseFinished(run.current, Duration.ofNanos(System.nanoTime() - run.startNanos));
         }
         return failure.in(phase, failure.sourceResumed());
+    }
+
+    private static HostAddress hostOf(String text, String what) throws MigrationException {
+        try {
+            return HostAddress.parse(text);
+        } catch (UsageException e) {
+            throw new MigrationException(null, Kind.USAGE, what + ": " + e.getMessage(), "");
+        }
     }
 
     private static void requireArgument(Object value, String what) throws MigrationException {

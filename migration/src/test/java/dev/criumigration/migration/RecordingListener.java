@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /** Keeps everything an engine reported, and echoes it to stdout for the test log. */
-public final class RecordingListener implements MigrationListener {
+public class RecordingListener implements MigrationListener {
     public final List<String> logs = new CopyOnWriteArrayList<>();
     public final List<String> warnings = new CopyOnWriteArrayList<>();
     public final List<Phase> started = new CopyOnWriteArrayList<>();

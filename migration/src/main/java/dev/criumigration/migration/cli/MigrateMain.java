@@ -147,7 +147,9 @@ public final class MigrateMain implements Callable<Integer> {
                 timeout);
         return withEngine(command, connection, timeout, engine -> {
             MigrationReport report = engine.migrate(spec);
-            command.commandLine().getOut().print(connection.json ? report.toJson() + "\n" : report.toText());
+            PrintWriter out = command.commandLine().getOut();
+            out.print(connection.json ? report.toJson() + "\n" : report.toText());
+            out.flush();
             return OK;
         });
     }
@@ -187,6 +189,8 @@ public final class MigrateMain implements Callable<Integer> {
             return e.kind() == MigrationException.Kind.USAGE ? USAGE : FAILED;
         } finally {
             engine.close();
+            out.flush();
+            err.flush();
             finished.countDown();
             try {
                 Runtime.getRuntime().removeShutdownHook(onSignal);

@@ -262,9 +262,6 @@ public final class RemoteAgent implements AutoCloseable {
         if (!error.getCriuErrmsg().isEmpty()) {
             message.append(" (CRIU: ").append(error.getCriuErrmsg()).append(')');
         }
-        if (!error.getCriuLogPath().isEmpty()) {
-            message.append("; CRIU log ").append(error.getCriuLogPath());
-        }
         return new MigrationException(null, kind, message.toString(), error.getHint(), error.getSourceResumed(),
                 error.getCriuLogExcerptList(), null);
     }

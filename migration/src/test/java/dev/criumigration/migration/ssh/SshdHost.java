@@ -103,6 +103,11 @@ public final class SshdHost implements AutoCloseable {
         return pids;
     }
 
+    /** Everything running under this sshd (sessions and the commands they run). */
+    public java.util.stream.Stream<ProcessHandle> descendants() {
+        return process.toHandle().descendants();
+    }
+
     /** Kills every session process at once, as a dropped connection would end them. */
     public void killSessions() {
         process.toHandle().children().forEach(ProcessHandle::destroyForcibly);
