@@ -103,7 +103,7 @@ kill_tree() {
 # namespace's root).
 start_workload() {
   local log=$1 memory=$2 interval=$3; shift 3
-  WORKLOAD_PID=$(bounded 300 "$START_WORKLOAD" "$log" --memory "$memory" --interval "$interval" "$@") \
+  WORKLOAD_PID=$(WORKLOAD_START_SECONDS=240 bounded 300 "$START_WORKLOAD" "$log" --memory "$memory" --interval "$interval" "$@") \
     || die "the workload did not start (log: $log)"
   CLEANUP_PIDS+=("$WORKLOAD_PID")
 }
