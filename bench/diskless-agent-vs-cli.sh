@@ -28,7 +28,7 @@ section "$NAME" of docs/benchmarks.md. Run as root; takes ~10 min with the defau
 Options:
   --sizes LIST         workload memory sizes, comma-separated (default: 256M,1G)
   --repetitions N      migrations per size and method (default: 3)
-  --interval SECONDS   the workload's tick interval (default: 1)
+  --interval SECONDS   the workload's tick interval (default: 3; every tick hashes all its memory)
   --port PORT          first page-server port; each migration takes the next (default: 27100)
   --step-timeout SEC   deadline of each step (default: 300)
   --max-minutes MIN    deadline of the whole run (default: 60)
@@ -39,7 +39,7 @@ EOF
 
 SIZES=256M,1G
 REPETITIONS=3
-INTERVAL=1
+INTERVAL=3
 PORT=27100
 STEP_TIMEOUT=300
 MAX_SECONDS=3600

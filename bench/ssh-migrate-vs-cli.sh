@@ -36,7 +36,7 @@ docs/benchmarks.md. Run as root.
 Options:
   --sizes LIST         workload memory sizes, comma-separated (default: 64M,1G)
   --repetitions N      migrations per size and variant (default: 3)
-  --interval SECONDS   the workload's tick interval (default: 1)
+  --interval SECONDS   the workload's tick interval (default: 3; every tick hashes all its memory)
   --port PORT          first page-server port of the bare variants (default: 27600)
   --step-timeout SEC   deadline of each step (default: 300)
   --max-minutes MIN    deadline of the whole run (default: 60)
@@ -47,7 +47,7 @@ EOF
 
 SIZES=64M,1G
 REPETITIONS=3
-INTERVAL=1
+INTERVAL=3
 PORT=27600
 STEP_TIMEOUT=300
 MAX_SECONDS=3600

@@ -25,7 +25,7 @@ docs/benchmarks.md. Run as root.
 Options:
   --sizes LIST         workload memory sizes, comma-separated (default: 256M,1G)
   --repetitions N      migrations per size and variant (default: 3)
-  --interval SECONDS   the workload's tick interval (default: 1)
+  --interval SECONDS   the workload's tick interval (default: 3; every tick hashes all its memory)
   --port PORT          first page-server port; each migration takes the next (default: 27400)
   --step-timeout SEC   deadline of each step (default: 300)
   --max-minutes MIN    deadline of the whole run (default: 60)
@@ -36,7 +36,7 @@ EOF
 
 SIZES=256M,1G
 REPETITIONS=3
-INTERVAL=1
+INTERVAL=3
 PORT=27400
 STEP_TIMEOUT=300
 MAX_SECONDS=3600
