@@ -84,6 +84,16 @@ def median(values):
     return statistics.median(values) if values else float("nan")
 
 
+def verdict(per_repetition, ratio_of_medians, ratio_of_minima, limit):
+    """'met' when every view of the ratio is within limit, 'not met' when none is, else 'inconclusive'."""
+    views = [median(per_repetition), ratio_of_medians, ratio_of_minima]
+    if all(v <= limit for v in views):
+        return "met"
+    if all(v > limit for v in views):
+        return "not met"
+    return "inconclusive"
+
+
 def table(header, rows):
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
