@@ -75,7 +75,7 @@ SCRATCH=$(mktemp -d /var/tmp/criu-bench.XXXXXX)
 CLEANUP_DIRS+=("$SCRATCH")
 MACHINE="$SCRATCH/machine.md"
 machine_description >"$MACHINE"
-echo "size,repetition,method,position,frozen_us,freezing_us,memdump_us,memwrite_us,pages_written,page_server_us,dump_us,copy_us,page_server_check_us,restore_us,kill_us,total_us,agent_reported_frozen_us" >"$CSV"
+echo "size,repetition,method,position,frozen_us,freezing_us,memdump_us,memwrite_us,pages_written,page_server_us,dump_us,copy_us,page_server_check_us,restore_us,kill_us,total_us,agent_reported_frozen_us,criu_restore_us" >"$CSV"
 TLS_DIR=""
 
 # migrate METHOD SIZE REPETITION POSITION: one verified migration, one CSV row.
@@ -85,7 +85,7 @@ migrate() {
   STATE_DIR="$SCRATCH/$size-$repetition-$method"
   measured_migration "$method" "$size" "$INTERVAL"
   if [ "$method" = agent ]; then agent_frozen=$(json_get "$STATE_DIR/dump.json" stats.frozen_time_micros); fi
-  echo "$size,$repetition,$method,$position,$FROZEN_US,$FREEZING_US,$MEMDUMP_US,$MEMWRITE_US,$PAGES_WRITTEN,${STEP[page_server]},${STEP[dump]},${STEP[copy]},${STEP[page_server_check]},${STEP[restore]},${STEP[kill]},${STEP[total]},$agent_frozen" >>"$CSV"
+  echo "$size,$repetition,$method,$position,$FROZEN_US,$FREEZING_US,$MEMDUMP_US,$MEMWRITE_US,$PAGES_WRITTEN,${STEP[page_server]},${STEP[dump]},${STEP[copy]},${STEP[page_server_check]},${STEP[restore]},${STEP[kill]},${STEP[total]},$agent_frozen,$RESTORE_TIME_US" >>"$CSV"
   check_run_deadline
 }
 

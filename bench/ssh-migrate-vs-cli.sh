@@ -186,7 +186,7 @@ ssh_kill_source() {
 run_bare() {
   migrate_steps bare
   STEP[before_freeze]=${STEP[page_server]}
-  dump_stats "$SRC_DIR"
+  criu_stats
   CRIU_FROZEN_US=$FROZEN_US
   FROZEN_WINDOW_US=$(( FROZEN_US + STEP[copy] + STEP[page_server_check] + STEP[restore] + STEP[kill] ))
 }
@@ -205,7 +205,7 @@ run_bare_ssh() {
   disconnect_hosts
   STEP[before_freeze]=$(( STEP[connect] + STEP[page_server] ))
   STEP[total]=$(( STEP[before_freeze] + STEP[dump] + STEP[copy] + STEP[page_server_check] + STEP[restore] + STEP[kill] ))
-  dump_stats "$SRC_DIR"
+  criu_stats
   CRIU_FROZEN_US=$FROZEN_US
   FROZEN_WINDOW_US=$(( FROZEN_US + STEP[copy] + STEP[page_server_check] + STEP[restore] + STEP[kill] ))
 }

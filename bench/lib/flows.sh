@@ -177,19 +177,22 @@ migrate_steps() {
   STEP[total]=$(( STEP[page_server] + STEP[dump] + STEP[copy] + STEP[page_server_check] + STEP[restore] + STEP[kill] ))
 }
 
-# dump_stats DIR: CRIU's statistics of the dump in DIR, read by criu-agent images for every method:
-# sets FROZEN_US FREEZING_US MEMDUMP_US MEMWRITE_US PAGES_WRITTEN.
-dump_stats() {
-  agent_json "$STATE_DIR/images-src.json" 60 images --images-dir "$1" || fail "criu-agent images $1 failed"
+# criu_stats: CRIU's statistics of the migration in SRC_DIR (stats-dump) and DST_DIR (stats-restore), read
+# by criu-agent images for every method: sets FROZEN_US FREEZING_US MEMDUMP_US MEMWRITE_US PAGES_WRITTEN
+# RESTORE_TIME_US.
+criu_stats() {
+  agent_json "$STATE_DIR/images-src.json" 60 images --images-dir "$SRC_DIR" || fail "criu-agent images $SRC_DIR failed"
+  agent_json "$STATE_DIR/images-dst.json" 60 images --images-dir "$DST_DIR" || fail "criu-agent images $DST_DIR failed"
   read -r FROZEN_US FREEZING_US MEMDUMP_US MEMWRITE_US PAGES_WRITTEN < <(json_get "$STATE_DIR/images-src.json" \
     dump_stats.frozen_time_micros dump_stats.freezing_time_micros dump_stats.memdump_time_micros \
     dump_stats.memwrite_time_micros dump_stats.pages_written | paste -sd' ')
-  [ -n "$PAGES_WRITTEN" ] && (( FROZEN_US > 0 )) || fail "no dump statistics in $1"
+  RESTORE_TIME_US=$(json_get "$STATE_DIR/images-dst.json" restore_stats.restore_time_micros)
+  [ -n "$PAGES_WRITTEN" ] && (( FROZEN_US > 0 && RESTORE_TIME_US > 0 )) || fail "no CRIU statistics in $SRC_DIR and $DST_DIR"
 }
 
 # measured_migration METHOD SIZE INTERVAL: a fresh workload of SIZE migrated by METHOD (bare or agent)
 # in STATE_DIR, verified, then everything of it removed; leaves the timings in STEP and CRIU's
-# statistics in FROZEN_US etc. (see dump_stats).
+# statistics in FROZEN_US etc. (see criu_stats).
 measured_migration() {
   local method=$1 size=$2 interval=$3 checksum problem
   SRC_DIR="$STATE_DIR/src" DST_DIR="$STATE_DIR/dst" WORKLOAD_LOG="$STATE_DIR/workload.log"
@@ -204,7 +207,7 @@ measured_migration() {
   problem=$(verify_migration "$WORKLOAD_LOG" "$TICK_AT_DUMP" "$checksum" "$RESTORED" "$SOURCE") \
     || fail "the migration did not work: $problem"
   kill_tree "$RESTORED"
-  dump_stats "$SRC_DIR"
+  criu_stats
   log "$RUN_NAME: verified; frozen $(( FROZEN_US / 1000 )) ms, dump $(( STEP[dump] / 1000 )) ms, restore $(( STEP[restore] / 1000 )) ms, total $(( STEP[total] / 1000 )) ms"
   "${method}_cleanup"  # not part of the measurement: gives back the destination's memory
 }
