@@ -73,7 +73,7 @@ STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 CSV="$RESULTS_DIR/$NAME-$STAMP.csv"
 SCRATCH=$(mktemp -d /var/tmp/criu-bench.XXXXXX)
 CLEANUP_DIRS+=("$SCRATCH")
-MACHINE="$SCRATCH/machine.md"
+MACHINE="${CSV%.csv}.machine.md"  # kept with the raw rows: the report can be made again from both
 machine_description >"$MACHINE"
 echo "size,repetition,method,position,frozen_us,freezing_us,memdump_us,memwrite_us,pages_written,page_server_us,dump_us,copy_us,page_server_check_us,restore_us,kill_us,total_us,agent_reported_frozen_us,criu_restore_us" >"$CSV"
 TLS_DIR=""

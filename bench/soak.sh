@@ -83,7 +83,7 @@ STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 CSV="$RESULTS_DIR/$NAME-$VIA-$STAMP.csv"
 SCRATCH=$(mktemp -d /var/tmp/criu-soak.XXXXXX)
 CLEANUP_DIRS+=("$SCRATCH")
-MACHINE="$SCRATCH/machine.md"
+MACHINE="${CSV%.csv}.machine.md"  # kept with the raw rows: the report can be made again from both
 machine_description >"$MACHINE"
 HOSTS=(host-a host-b)
 if [ "$VIA" = agent ]; then

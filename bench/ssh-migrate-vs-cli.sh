@@ -85,7 +85,7 @@ STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 CSV="$RESULTS_DIR/$NAME-$STAMP.csv"
 SCRATCH=$(mktemp -d /var/tmp/criu-bench.XXXXXX)
 CLEANUP_DIRS+=("$SCRATCH")
-MACHINE="$SCRATCH/machine.md"
+MACHINE="${CSV%.csv}.machine.md"  # kept with the raw rows: the report can be made again from both
 machine_description >"$MACHINE"
 TLS_DIR=""
 echo "size,repetition,variant,position,frozen_window_us,criu_frozen_us,total_us,before_freeze_us,preflight_us,page_server_us,dump_us,copy_us,page_server_check_us,restore_us,commit_us,cleanup_us" >"$CSV"

@@ -71,7 +71,7 @@ STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 CSV="$RESULTS_DIR/$NAME-$STAMP.csv"
 SCRATCH=$(mktemp -d /var/tmp/criu-bench.XXXXXX)
 CLEANUP_DIRS+=("$SCRATCH")
-MACHINE="$SCRATCH/machine.md"
+MACHINE="${CSV%.csv}.machine.md"  # kept with the raw rows: the report can be made again from both
 machine_description >"$MACHINE"
 make_tls_files "$SCRATCH/tls"
 echo "size,repetition,method,stream,frozen_us,memdump_us,memwrite_us,pages_written,page_server_us,dump_us,restore_us,total_us" >"$CSV"

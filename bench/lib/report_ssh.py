@@ -82,7 +82,8 @@ def main():
     lines = []
     for size in sizes:
         phases = [median(values(size, "engine", c)) / 1000 for c, _ in ENGINE_PHASES]
-        rest = median(values(size, "engine", "total_us")) / 1000 - sum(phases)
+        rest = median([int(r["total_us"]) - sum(int(r[c]) for c, _ in ENGINE_PHASES)
+                       for r in by[(size, "engine")].values()]) / 1000
         lines.append([size] + [f"{p:.0f}" for p in phases] + [f"{rest:.0f}"])
     out += ["The engine's phases from its report, median milliseconds:", "", table(header, lines), ""]
 
