@@ -5,7 +5,8 @@ import java.time.Duration;
 /**
  * A dump of the tree rooted at {@code pid} on the source, its pages sent to a page server.
  *
- * @param imagesDir      where the source keeps the non-page images; null: a new directory
+ * @param imagesDir      where the source keeps the non-page images, inside the images base; null: a new
+ *                       directory beside the page server's
  * @param leaveStopped   the tree stays stopped after the dump (the three-step flow); false resumes it
  *                       right after the dump (a checkpoint, not a migration)
  * @param tcpEstablished dump established TCP connections (CRIU --tcp-established)

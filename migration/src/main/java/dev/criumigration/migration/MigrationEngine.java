@@ -5,6 +5,7 @@ import dev.criumigration.agent.protocol.AgentRequest;
 import dev.criumigration.agent.protocol.CheckRequest;
 import dev.criumigration.agent.protocol.CheckResult;
 import dev.criumigration.agent.protocol.CleanupRequest;
+import dev.criumigration.agent.protocol.CleanupResult;
 import dev.criumigration.agent.protocol.CommitDecision;
 import dev.criumigration.agent.protocol.DumpRequest;
 import dev.criumigration.agent.protocol.DumpResult;
@@ -23,6 +24,7 @@ import dev.criumigration.agent.protocol.RestoreResult;
 import dev.criumigration.agent.protocol.Result;
 import dev.criumigration.agent.protocol.SourceRequest;
 import dev.criumigration.agent.protocol.SourceResult;
+import dev.criumigration.agent.protocol.TlsPem;
 import dev.criumigration.migration.MigrationException.Kind;
 import dev.criumigration.migration.MigrationReport.PhaseTiming;
 import dev.criumigration.migration.deploy.AgentDeployer;
@@ -96,11 +98,12 @@ public final class MigrationEngine implements AutoCloseable {
         requireArgument(destination, "destination");
         PageServerSpec s = spec == null ? PageServerSpec.defaults() : spec;
         Run run = new Run();
-        String imagesDir = s.imagesDir() != null ? s.imagesDir() : PageServerSpec.DEFAULT_IMAGES_ROOT + "/" + newId()
-                + ".pages";
+        String imagesDir = s.imagesDir() != null ? s.imagesDir() : settings.imagesBase() + "/" + newId() + ".pages";
         AgentSession dst = null;
         boolean started = false;
         try {
+            Paths.inside(imagesDir, settings.imagesBase(), "imagesDir", false);
+            checkResolvable(destination);
             run.begin(Phase.PAGE_SERVER);
             dst = open(destination);
             String tmpfsSize = s.tmpfsSize();
@@ -112,6 +115,12 @@ public final class MigrationEngine implements AutoCloseable {
             Duration timeout = s.timeout() != null ? s.timeout() : settings.operationTimeout();
             PageServerRequest.Builder request = PageServerRequest.newBuilder().setImagesDir(imagesDir)
                     .setTmpfsSize(tmpfsSize).setAddress(address).setPort(s.port()).setDetach(true);
+            if (s.tls()) {
+                // The dump's certificate waits on the destination, beside the page server's, for the dump step.
+                request.setTlsPem(PageStreamCertificates.issue(address).forPageServer(true));
+            } else {
+                warnPlainText();
+            }
             CompletableFuture<PageServerListening> listening = new CompletableFuture<>();
             started = true;
             Result result = dst.call(AgentRequest.newBuilder().setPageServer(request), timeout, event -> {
@@ -124,7 +133,7 @@ public final class MigrationEngine implements AutoCloseable {
             PageServerInfo info = new PageServerInfo(destination.toString(),
                     server.getAddress().isEmpty() ? address : server.getAddress(), (int) server.getPort(),
                     server.getImagesDir().isEmpty() ? imagesDir : server.getImagesDir(), server.getTmpfsMounted(),
-                    server.getTmpfsMounted() ? tmpfsSize : "", pid);
+                    server.getTmpfsMounted() ? tmpfsSize : "", pid, s.tls());
             run.end();
             listener.log("page server on " + destination + " listening on " + info.address() + ":" + info.port()
                     + ", images in " + info.imagesDir());
@@ -149,21 +158,30 @@ public final class MigrationEngine implements AutoCloseable {
         requireArgument(spec, "dump spec");
         requireArgument(pageServer, "page server");
         HostAddress pageServerHost = hostOf(pageServer.host(), "the page server's host");
-        Run run = new Run();
+        Deadline deadline = new Deadline(spec.timeout() != null ? spec.timeout() : settings.operationTimeout());
+        Run run = new Run(deadline);
         String imagesDir = spec.imagesDir() != null ? spec.imagesDir() : siblingDir(pageServer.imagesDir(), ".dump");
         AgentSession src = null;
         boolean dumpStarted = false;
         try {
+            Paths.inside(Paths.absolute(pageServer.imagesDir(), "the page server's imagesDir"), settings.imagesBase(),
+                    "the page server's imagesDir", false);
+            Paths.inside(imagesDir, settings.imagesBase(), "imagesDir", false);
+            checkResolvable(source, pageServerHost);
             run.begin(Phase.DUMP);
             src = open(source);
-            Duration timeout = spec.timeout() != null ? spec.timeout() : settings.operationTimeout();
             DumpRequest.Builder request = DumpRequest.newBuilder().setPid(spec.pid()).setImagesDir(imagesDir)
                     .setPageServerHost(pageServer.address()).setPageServerPort(pageServer.port())
                     .setLeaveStopped(spec.leaveStopped()).setTcpEstablished(spec.tcpEstablished())
                     .setShellJob(spec.shellJob());
+            if (pageServer.tls()) {
+                request.setTlsPem(dumpCertificates(pageServerHost, pageServer));
+            } else {
+                warnPlainText();
+            }
             dumpStarted = true;
             long startNanos = System.nanoTime();
-            DumpResult dump = src.call(AgentRequest.newBuilder().setDump(request), timeout,
+            DumpResult dump = src.call(AgentRequest.newBuilder().setDump(request), deadline.remaining(Phase.DUMP),
                     progressTo(Phase.DUMP, null)).getDump();
             long durationMillis = (System.nanoTime() - startNanos) / 1_000_000;
             DumpInfo info = new DumpInfo(source.toString(), spec.pid(), imagesDir, dump.getLeftStopped(),
@@ -181,9 +199,11 @@ public final class MigrationEngine implements AutoCloseable {
                 cleanup(src, source, imagesDir);
                 String pageServerFailure = stopPageServer(pageServerHost, pageServer);
                 if (pageServerFailure != null) {
+                    // Its own failure follows from the dump's, unless its tmpfs was what ran out.
+                    String hint = failure.getMessage().contains("TLS") ? failure.hint() : "if the page server's tmpfs ("
+                            + pageServer.tmpfsSize() + ") is full, start it with a larger tmpfsSize";
                     failure = new MigrationException(failure.phase(), failure.kind(), failure.getMessage() + "; "
-                            + pageServerFailure, "if the page server's tmpfs (" + pageServer.tmpfsSize() + ") is full, "
-                            + "start it with a larger tmpfsSize", failure.sourceResumed(), failure.criuLogExcerpt(),
+                            + pageServerFailure, hint, failure.sourceResumed(), failure.criuLogExcerpt(),
                             failure.getCause());
                 }
             }
@@ -209,9 +229,17 @@ public final class MigrationEngine implements AutoCloseable {
         }
         HostAddress source = hostOf(dump.source(), "the dump's source");
         String imagesDir = s.imagesDir() != null ? s.imagesDir() : dump.pageServer().imagesDir();
+        try {
+            Paths.inside(Paths.absolute(imagesDir, "imagesDir"), settings.imagesBase(), "imagesDir", false);
+            Paths.inside(Paths.absolute(dump.imagesDir(), "the dump's imagesDir"), settings.imagesBase(),
+                    "the dump's imagesDir", false);
+            checkResolvable(source, destination);
+        } catch (UsageException e) {
+            throw new MigrationException(null, Kind.USAGE, e.getMessage(), "");
+        }
         boolean tcpEstablished = s.tcpEstablished() || dump.tcpEstablished();
-        Duration timeout = s.timeout() != null ? s.timeout() : settings.operationTimeout();
-        Run run = new Run();
+        Deadline deadline = new Deadline(s.timeout() != null ? s.timeout() : settings.operationTimeout());
+        Run run = new Run(deadline);
         long startNanos = System.nanoTime();
         AgentSession src = null;
         AgentSession dst = null;
@@ -221,12 +249,13 @@ public final class MigrationEngine implements AutoCloseable {
             run.begin(Phase.COPY_IMAGES);
             dst = open(destination);
             src = open(source);
-            copyImages(src, dump.imagesDir(), dst, imagesDir, timeout);
+            copyImages(src, dump.imagesDir(), dst, imagesDir, deadline.remaining(Phase.COPY_IMAGES));
             run.end();
 
             run.begin(Phase.PAGE_SERVER_STATUS);
             PageServerStatus status = dst.call(AgentRequest.newBuilder().setPageServerStatus(
-                    PageServerStatusRequest.newBuilder().setImagesDir(imagesDir)), timeout, null).getPageServerStatus();
+                    PageServerStatusRequest.newBuilder().setImagesDir(imagesDir)), deadline.remaining(Phase.PAGE_SERVER_STATUS),
+                    null).getPageServerStatus();
             if (status.getState() != PageServerStatus.State.FINISHED_OK) {
                 throw new MigrationException(Phase.PAGE_SERVER_STATUS, Kind.REMOTE, "the page server on " + destination
                         + " did not finish successfully (state " + status.getState() + ", exit status "
@@ -235,7 +264,8 @@ public final class MigrationEngine implements AutoCloseable {
             run.end();
 
             run.begin(Phase.RESTORE);
-            RestoreResult restored = restore(dst, imagesDir, tcpEstablished, dump.shellJob(), true, timeout);
+            RestoreResult restored = restore(dst, imagesDir, tcpEstablished, dump.shellJob(), true,
+                    deadline.remaining(Phase.RESTORE));
             restoredPid = restored.getPid();
             confirmRunning(dst, restoredPid);
             run.end();
@@ -243,7 +273,7 @@ public final class MigrationEngine implements AutoCloseable {
             run.begin(Phase.COMMIT);
             if (s.killSource()) {
                 SourceResult killed = src.call(AgentRequest.newBuilder().setKill(
-                        SourceRequest.newBuilder().setPid(dump.pid())), timeout, null).getSource();
+                        SourceRequest.newBuilder().setPid(dump.pid())), deadline.remaining(Phase.COMMIT), null).getSource();
                 sourceKilled = true;
                 listener.log("source tree " + dump.pid() + " on " + source + " " + killed.getAction());
             } else {
@@ -262,6 +292,14 @@ public final class MigrationEngine implements AutoCloseable {
             MigrationException failure = failure(run, e);
             if (sourceKilled) {
                 // Past the commit: the destination runs the tree; only clean-up failed.
+                throw failure;
+            }
+            if (failure.phase() == Phase.COMMIT && restoredPid > 0 && !sourceExists(source, dump.pid())) {
+                // The kill went through but its answer was lost: the destination's copy is the only one.
+                listener.warning("the source tree " + dump.pid() + " is gone and " + destination + " runs it as PID "
+                        + restoredPid + ": the migration went through, only the confirmation was lost");
+                cleanup(dst, destination, imagesDir);
+                cleanup(src, source, dump.imagesDir());
                 throw failure;
             }
             killRestoredTree(dst, destination, restoredPid);
@@ -300,15 +338,17 @@ public final class MigrationEngine implements AutoCloseable {
      */
     public MigrationReport migrate(MigrationSpec spec) throws MigrationException {
         requireArgument(spec, "migration spec");
-        Run run = new Run();
         Deadline deadline = new Deadline(spec.timeout() != null ? spec.timeout() : settings.operationTimeout());
+        Run run = new Run(deadline);
         String id = newId();
-        String root = spec.imagesDir() != null ? spec.imagesDir() : PageServerSpec.DEFAULT_IMAGES_ROOT;
+        String root = spec.imagesDir() != null ? spec.imagesDir() : settings.imagesBase();
         String dumpDir = root + "/" + id + ".dump";
         String pagesDir = root + "/" + id + ".pages";
         Progress p = new Progress();
         List<String> warnings = new ArrayList<>();
         try {
+            Paths.inside(root, settings.imagesBase(), "imagesDir", true);
+            checkResolvable(spec.from(), spec.to());
             run.begin(Phase.PREFLIGHT);
             // Both hosts at once, and every agent started before the source freezes.
             CompletableFuture<AgentSession> dstOpening = async(() -> open(spec.to()));
@@ -323,15 +363,23 @@ public final class MigrationEngine implements AutoCloseable {
             if (spec.dryRun()) {
                 return new MigrationReport(id, spec.from().toString(), spec.to().toString(), spec.pid(), 0, true,
                         run.timings, 0, 0, 0, 0, preflight.tree().pids().size(), preflight.criuVersions(),
-                        preflight.cpuCheck(), preflight.tmpfsSize(), warnings);
+                        preflight.cpuCheck(), preflight.tmpfsSize(), warnings, spec.tls());
             }
 
             run.begin(Phase.PAGE_SERVER);
             String address = resolve(spec.to());
+            PageStreamCertificates certificates = spec.tls() ? PageStreamCertificates.issue(address) : null;
+            if (certificates == null) {
+                warnPlainText();
+                warnings.add("the page stream was not encrypted (tls false)");
+            }
+            PageServerRequest.Builder pageServerRequest = PageServerRequest.newBuilder().setImagesDir(pagesDir)
+                    .setTmpfsSize(preflight.tmpfsSize()).setAddress(address);
+            if (certificates != null) {
+                pageServerRequest.setTlsPem(certificates.forPageServer(false));
+            }
             CompletableFuture<PageServerListening> listening = new CompletableFuture<>();
-            p.pageServerCall = p.pageServerAgent.start(AgentRequest.newBuilder().setPageServer(
-                            PageServerRequest.newBuilder().setImagesDir(pagesDir).setTmpfsSize(preflight.tmpfsSize())
-                                    .setAddress(address)),
+            p.pageServerCall = p.pageServerAgent.start(AgentRequest.newBuilder().setPageServer(pageServerRequest),
                     deadline.remaining(Phase.PAGE_SERVER), event -> {
                         if (event.hasListening()) {
                             listening.complete(event.getListening());
@@ -348,12 +396,15 @@ public final class MigrationEngine implements AutoCloseable {
 
             run.begin(Phase.DUMP);
             CompletableFuture<Frozen> frozen = new CompletableFuture<>();
+            DumpRequest.Builder dumpRequest = DumpRequest.newBuilder().setPid(spec.pid()).setImagesDir(dumpDir)
+                    .setPageServerHost(server.getAddress().isEmpty() ? address : server.getAddress())
+                    .setPageServerPort(server.getPort()).setTcpEstablished(spec.tcpEstablished())
+                    .setShellJob(spec.shellJob()).setCommitPoint(true);
+            if (certificates != null) {
+                dumpRequest.setTlsPem(certificates.forDump());
+            }
             p.dumpStarted = true;
-            p.dumpCall = p.dumpAgent.start(AgentRequest.newBuilder().setDump(DumpRequest.newBuilder()
-                            .setPid(spec.pid()).setImagesDir(dumpDir)
-                            .setPageServerHost(server.getAddress().isEmpty() ? address : server.getAddress())
-                            .setPageServerPort(server.getPort()).setTcpEstablished(spec.tcpEstablished())
-                            .setShellJob(spec.shellJob()).setCommitPoint(true)),
+            p.dumpCall = p.dumpAgent.start(AgentRequest.newBuilder().setDump(dumpRequest),
                     deadline.remaining(Phase.DUMP), progressTo(Phase.DUMP, null, frozen));
             failWith(p.dumpCall, frozen, "the dump finished without stopping at the commit point");
             p.dumpAgent.await(frozen, p.dumpCall);
@@ -406,7 +457,7 @@ public final class MigrationEngine implements AutoCloseable {
             return new MigrationReport(id, spec.from().toString(), spec.to().toString(), spec.pid(), p.restoredPid,
                     false, run.timings, frozenMillis, pages, bytes, rate, Math.max((int) dump.getProcesses(),
                     preflight.tree().pids().size()), preflight.criuVersions(), preflight.cpuCheck(),
-                    preflight.tmpfsSize(), warnings);
+                    preflight.tmpfsSize(), warnings, spec.tls());
         } catch (MigrationException | RuntimeException e) {
             throw rollback(run, p, spec, dumpDir, pagesDir, failure(run, e));
         } finally {
@@ -493,6 +544,62 @@ public final class MigrationEngine implements AutoCloseable {
         }
     }
 
+    // ---- giving up a step-by-step migration -------------------------------------------------------
+
+    /**
+     * Gives up a step-by-step migration, after any step or when its controller died during one: on the
+     * destination kills a tree restored from the page server's images (a restore step that did not
+     * finish), stops the page server and removes its images; then resumes the source tree that
+     * {@code dump} left stopped and removes its images. The source is not resumed unless the destination
+     * was cleared: never two copies. {@code dump} may be null (only a page server was started).
+     *
+     * @return true when the source runs (or there was no dump)
+     */
+    public boolean abort(PageServerInfo pageServer, DumpInfo dump) throws MigrationException {
+        PageServerInfo server = dump != null ? dump.pageServer() : pageServer;
+        requireArgument(server, "page server");
+        HostAddress pageServerHost = hostOf(server.host(), "the page server's host");
+        HostAddress source = dump == null ? null : hostOf(dump.source(), "the dump's source");
+        try {
+            Paths.inside(Paths.absolute(server.imagesDir(), "the page server's imagesDir"), settings.imagesBase(),
+                    "the page server's imagesDir", false);
+            if (dump != null) {
+                Paths.inside(Paths.absolute(dump.imagesDir(), "the dump's imagesDir"), settings.imagesBase(),
+                        "the dump's imagesDir", false);
+                checkResolvable(source);
+            }
+            checkResolvable(pageServerHost);
+        } catch (UsageException e) {
+            throw new MigrationException(null, Kind.USAGE, e.getMessage(), "");
+        }
+        // The destination first: a tree restored there goes before the source may run again.
+        boolean cleared = cleanup(null, pageServerHost, server.imagesDir(), true);
+        if (dump == null) {
+            return true;
+        }
+        if (!cleared) {
+            throw new MigrationException(null, Kind.REMOTE, "could not clear " + server.imagesDir() + " on "
+                    + pageServerHost + ", where a restored copy of the tree may run: the source tree " + dump.pid()
+                    + " on " + source + " stays stopped", "once no copy runs on " + pageServerHost + ", resume the "
+                    + "source with: criu-migrate resume --from " + source + " --pid " + dump.pid());
+        }
+        boolean runs = resumeSource(null, source, dump.pid());
+        cleanup(null, source, dump.imagesDir());
+        return runs;
+    }
+
+    /** Whether the tree's root still exists (running or stopped) on the host; true when that cannot be told. */
+    private boolean sourceExists(HostAddress source, int pid) {
+        try (AgentSession probe = open(source, true)) {
+            char state = HostProbe.state(probe.host(), pid);
+            return state != 0 && state != 'Z' && state != 'X';
+        } catch (MigrationException e) {
+            listener.warning("cannot tell whether the source tree " + pid + " on " + source + " still exists: "
+                    + e.getMessage());
+            return true;
+        }
+    }
+
     // ---- single operations used by the command line ---------------------------------------------
 
     /** Runs the agent's host check (CRIU, kernel, Java) on {@code host}. */
@@ -501,6 +608,7 @@ public final class MigrationEngine implements AutoCloseable {
         Run run = new Run();
         AgentSession session = null;
         try {
+            checkResolvable(host);
             run.begin(Phase.PREFLIGHT);
             session = open(host);
             CheckResult result = check(session, Phase.PREFLIGHT);
@@ -531,6 +639,7 @@ public final class MigrationEngine implements AutoCloseable {
         Run run = new Run();
         AgentSession session = null;
         try {
+            checkResolvable(source);
             run.begin(Phase.COMMIT);
             session = open(source);
             SourceRequest.Builder request = SourceRequest.newBuilder().setPid(pid);
@@ -708,6 +817,36 @@ public final class MigrationEngine implements AutoCloseable {
                 : new MigrationException(null, Kind.INTERNAL, ifSuccessful, "")));
     }
 
+    // ---- the page stream's TLS -------------------------------------------------------------------
+
+    private void warnPlainText() {
+        listener.warning("the page stream is NOT encrypted (TLS turned off): the tree's memory crosses the network "
+                + "in plain text and anyone who reaches the page server first can feed it pages");
+    }
+
+    /**
+     * The certificate and key the three-step flow's page server keeps for its dump (written by its
+     * agent into DIR/.criu-agent/tls), read over SSH: they never travel in the pipeline's maps.
+     */
+    private TlsPem dumpCertificates(HostAddress pageServerHost, PageServerInfo pageServer) throws MigrationException {
+        String dir = pageServer.imagesDir() + "/.criu-agent/tls/";
+        try (AgentSession dst = open(pageServerHost)) {
+            return TlsPem.newBuilder().setCaCert(readPem(dst, dir + "ca.pem")).setCert(readPem(dst, dir + "peer-cert.pem"))
+                    .setKey(readPem(dst, dir + "peer-key.pem")).build();
+        }
+    }
+
+    private static String readPem(AgentSession host, String path) throws MigrationException {
+        CommandResult result = host.host().run(List.of("cat", "--", path), true);
+        if (!result.ok() || !result.stdout().startsWith("-----BEGIN ")) {
+            throw new MigrationException(Phase.DUMP, Kind.REMOTE, "the page server on " + host + " has no TLS file "
+                    + path + " (" + (result.ok() ? "not PEM" : result.firstErrorLine()) + ")",
+                    "start the page server again (criuPageServer / criu-migrate page-server): it makes the "
+                    + "certificates of its dump");
+        }
+        return result.stdout();
+    }
+
     // ---- rollback and clean-up helpers (best effort, each bounded) -------------------------------
 
     /** Waits for the source root to run again (CRIU resumes a tree whose dump failed or was aborted). */
@@ -819,16 +958,27 @@ public final class MigrationEngine implements AutoCloseable {
 
     /** Removes a dump's images, or a page server with its tmpfs and images, on a host. */
     private void cleanup(AgentSession session, HostAddress host, String imagesDir) {
+        cleanup(session, host, imagesDir, false);
+    }
+
+    /** As above; {@code killRestored} also ends a tree restored from there. True when it all went. */
+    private boolean cleanup(AgentSession session, HostAddress host, String imagesDir, boolean killRestored) {
         boolean own = false;
         try {
             if (session == null || !session.host().isOpen()) {
                 session = open(host, true);
                 own = true;
             }
-            session.callWhateverHappened(AgentRequest.newBuilder().setCleanup(
-                    CleanupRequest.newBuilder().setImagesDir(imagesDir)), ROLLBACK_STEP);
+            CleanupResult result = session.callWhateverHappened(AgentRequest.newBuilder().setCleanup(
+                    CleanupRequest.newBuilder().setImagesDir(imagesDir).setKillRestored(killRestored)), ROLLBACK_STEP)
+                    .getCleanup();
+            if (result.getRestoredKilled() > 0) {
+                listener.log("killed the tree restored on " + host + " (PID " + result.getRestoredKilled() + ")");
+            }
+            return true;
         } catch (MigrationException e) {
             listener.warning("cleaning up " + imagesDir + " on " + host + " failed: " + e.getMessage());
+            return false;
         } finally {
             if (own) {
                 close(session);
@@ -921,17 +1071,32 @@ public final class MigrationEngine implements AutoCloseable {
         return new MigrationException(null, Kind.CANCELLED, "the migration was cancelled", "");
     }
 
-    /** Times phases for the listener and the report; remembers the one running for failures. */
+    /**
+     * Times phases for the listener and the report; remembers the one running for failures. With a
+     * deadline, no phase but the clean-up starts once it has passed.
+     */
     private final class Run {
         final List<PhaseTiming> timings = new ArrayList<>();
+        final Deadline deadline;
         Phase current;
         long startNanos;
+
+        Run() {
+            this(null);
+        }
+
+        Run(Deadline deadline) {
+            this.deadline = deadline;
+        }
 
         void begin(Phase phase) throws MigrationException {
             checkCancelled();
             current = phase;
             startNanos = System.nanoTime();
             listener.phaseStarted(phase);
+            if (deadline != null && phase != Phase.CLEANUP) {
+                deadline.remaining(phase);
+            }
         }
 
         void end() {
@@ -978,6 +1143,21 @@ public final class MigrationEngine implements AutoCloseable {
     private static void requireArgument(Object value, String what) throws MigrationException {
         if (value == null) {
             throw new MigrationException(null, Kind.USAGE, "the " + what + " is required", "");
+        }
+    }
+
+    /**
+     * A host name that does not resolve is a mistake to report before any host is touched (otherwise
+     * the other host would already have been prepared).
+     */
+    private static void checkResolvable(HostAddress... hosts) {
+        for (HostAddress host : hosts) {
+            try {
+                InetAddress.getByName(host.host());
+            } catch (UnknownHostException e) {
+                throw new UsageException("unknown host '" + host.host() + "': it does not resolve here; check the name "
+                        + "or give an IP address");
+            }
         }
     }
 

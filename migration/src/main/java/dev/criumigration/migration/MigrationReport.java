@@ -26,11 +26,12 @@ import java.util.Map;
  * @param cpuCheck        what the CPU compatibility check found
  * @param tmpfsSize       the destination tmpfs size
  * @param warnings        things worth knowing that did not stop the migration
+ * @param tls             the page stream was encrypted with TLS
  */
 public record MigrationReport(String id, String from, String to, int pid, int restoredPid, boolean dryRun,
                               List<PhaseTiming> phases, long frozenMillis, long pages, long bytes,
                               double megabytesPerSecond, int processes, String criuVersions, String cpuCheck,
-                              String tmpfsSize, List<String> warnings) {
+                              String tmpfsSize, List<String> warnings, boolean tls) {
 
     /** One phase and how long it took. */
     public record PhaseTiming(Phase phase, long millis) {}
@@ -70,6 +71,7 @@ public record MigrationReport(String id, String from, String to, int pid, int re
         map.put("cpuCheck", cpuCheck);
         map.put("tmpfsSize", tmpfsSize);
         map.put("warnings", new ArrayList<Object>(warnings));
+        map.put("tls", tls);
         return map;
     }
 
@@ -98,7 +100,7 @@ public record MigrationReport(String id, String from, String to, int pid, int re
                 v.intValue("restoredPid", 0), v.bool("dryRun", false), phases, v.longValue("frozenMillis", 0),
                 v.longValue("pages", 0), v.longValue("bytes", 0), v.doubleValue("megabytesPerSecond", 0),
                 v.intValue("processes", 0), v.optString("criuVersions"), v.optString("cpuCheck"),
-                v.optString("tmpfsSize"), warnings);
+                v.optString("tmpfsSize"), warnings, v.bool("tls", false));
     }
 
     public String toJson() {
@@ -122,7 +124,8 @@ public record MigrationReport(String id, String from, String to, int pid, int re
             if (megabytesPerSecond > 0) {
                 text.append(String.format(Locale.ROOT, " at %.1f MiB/s", megabytesPerSecond));
             }
-            text.append(", ").append(processes).append(processes == 1 ? " process" : " processes").append('\n');
+            text.append(", ").append(processes).append(processes == 1 ? " process" : " processes")
+                    .append(tls ? ", TLS" : ", NOT encrypted").append('\n');
         }
         if (criuVersions != null) {
             text.append("CRIU: ").append(criuVersions).append('\n');

@@ -7,16 +7,19 @@ import java.time.Duration;
 /**
  * A whole migration of the tree rooted at {@code pid} from one host to another.
  *
- * @param imagesDir      root under which each migration makes its own directories on both hosts;
- *                       null: {@value PageServerSpec#DEFAULT_IMAGES_ROOT}
+ * @param imagesDir      root under which each migration makes its own directories on both hosts: the
+ *                       images base ({@link SshSettings#imagesBase()}, the default) or inside it
  * @param tmpfsSize      destination tmpfs size; null: sized from the workload's memory
  * @param tcpEstablished migrate established TCP connections
  * @param shellJob       the tree is a shell job
  * @param dryRun         run only the preflight
  * @param timeout        deadline of the whole migration; null: the engine's operation timeout
+ * @param tls            encrypt and authenticate the page stream with CRIU's TLS and certificates made
+ *                       for this migration (the default); false sends the memory in plain text
  */
 public record MigrationSpec(HostAddress from, HostAddress to, int pid, String imagesDir, String tmpfsSize,
-                            boolean tcpEstablished, boolean shellJob, boolean dryRun, Duration timeout) {
+                            boolean tcpEstablished, boolean shellJob, boolean dryRun, Duration timeout,
+                            boolean tls) {
     public MigrationSpec {
         if (from == null || to == null) {
             throw new UsageException("both hosts are required: --from [USER@]HOST[:PORT] --to [USER@]HOST[:PORT]");
@@ -50,6 +53,7 @@ public record MigrationSpec(HostAddress from, HostAddress to, int pid, String im
         private boolean shellJob;
         private boolean dryRun;
         private Duration timeout;
+        private boolean tls = true;
 
         private Builder(HostAddress from, HostAddress to, int pid) {
             this.from = from;
@@ -63,9 +67,12 @@ public record MigrationSpec(HostAddress from, HostAddress to, int pid, String im
         public Builder shellJob(boolean v) { shellJob = v; return this; }
         public Builder dryRun(boolean v) { dryRun = v; return this; }
         public Builder timeout(Duration v) { timeout = v; return this; }
+        /** false: the page stream is not encrypted (logged as a warning). */
+        public Builder tls(boolean v) { tls = v; return this; }
 
         public MigrationSpec build() {
-            return new MigrationSpec(from, to, pid, imagesDir, tmpfsSize, tcpEstablished, shellJob, dryRun, timeout);
+            return new MigrationSpec(from, to, pid, imagesDir, tmpfsSize, tcpEstablished, shellJob, dryRun, timeout,
+                    tls);
         }
     }
 }

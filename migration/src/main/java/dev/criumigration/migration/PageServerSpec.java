@@ -5,17 +5,19 @@ import java.time.Duration;
 /**
  * A detached page server on the destination.
  *
- * @param imagesDir where the images go; null: a new directory under {@value #DEFAULT_IMAGES_ROOT}
+ * @param imagesDir where the images go, inside the images base ({@link SshSettings#imagesBase()}); null: a
+ *                  new directory there
  * @param tmpfsSize size of the tmpfs mounted on imagesDir ("512M", "2G"); null: the destination's
  *                  available memory
  * @param address   address the page server listens on; null: the destination's address as the
  *                  controller resolves it (bind narrowly, never to every interface by default)
  * @param port      0: CRIU picks a free port
  * @param timeout   how long the page server waits for the dump; null: the engine's operation timeout
+ * @param tls       the page stream with CRIU's TLS and certificates made for this page server and its
+ *                  dump (the default); false: plain text
  */
-public record PageServerSpec(String imagesDir, String tmpfsSize, String address, int port, Duration timeout) {
-    public static final String DEFAULT_IMAGES_ROOT = "/var/lib/criu-migration/images";
-
+public record PageServerSpec(String imagesDir, String tmpfsSize, String address, int port, Duration timeout,
+                             boolean tls) {
     public PageServerSpec {
         imagesDir = Paths.absolute(imagesDir, "imagesDir");
         if (tmpfsSize != null && tmpfsSize.isBlank()) {
@@ -27,6 +29,10 @@ public record PageServerSpec(String imagesDir, String tmpfsSize, String address,
         if (address != null && address.isBlank()) {
             address = null;
         }
+        if (address != null && (address.equals("0.0.0.0") || address.matches("\\[?::\\]?"))) {
+            throw new UsageException("page server address " + address + " would listen on every interface: give the "
+                    + "one address of the destination that the source connects to");
+        }
         if (port < 0 || port > 65535) {
             throw new UsageException("page server port " + port + " is out of range: use 0 (any) or 1-65535");
         }
@@ -37,7 +43,7 @@ public record PageServerSpec(String imagesDir, String tmpfsSize, String address,
 
     /** Everything by default. */
     public static PageServerSpec defaults() {
-        return new PageServerSpec(null, null, null, 0, null);
+        return new PageServerSpec(null, null, null, 0, null, true);
     }
 
     public static Builder builder() {
@@ -50,15 +56,18 @@ public record PageServerSpec(String imagesDir, String tmpfsSize, String address,
         private String address;
         private int port;
         private Duration timeout;
+        private boolean tls = true;
 
         public Builder imagesDir(String v) { imagesDir = v; return this; }
         public Builder tmpfsSize(String v) { tmpfsSize = v; return this; }
         public Builder address(String v) { address = v; return this; }
         public Builder port(int v) { port = v; return this; }
         public Builder timeout(Duration v) { timeout = v; return this; }
+        /** false: the page stream is not encrypted (logged as a warning). */
+        public Builder tls(boolean v) { tls = v; return this; }
 
         public PageServerSpec build() {
-            return new PageServerSpec(imagesDir, tmpfsSize, address, port, timeout);
+            return new PageServerSpec(imagesDir, tmpfsSize, address, port, timeout, tls);
         }
     }
 }

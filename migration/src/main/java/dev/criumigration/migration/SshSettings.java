@@ -12,10 +12,12 @@ import java.util.Objects;
  * How the engine logs in to hosts and runs the agent there. Immutable; made with {@link #builder()}.
  * Defaults: user root, host keys from {@code ~/.ssh/known_hosts}, connect and authentication 15 s,
  * each remote command 60 s, each agent operation 10 min, keepalive every 10 s, no sudo, agent jars
- * under {@code /var/lib/criu-migration/agent}.
+ * under {@code /var/lib/criu-migration/agent}, images under {@code /var/lib/criu-migration/images}.
  */
 public final class SshSettings {
     public static final String DEFAULT_AGENT_DIR = "/var/lib/criu-migration/agent";
+    /** Where images may go on the hosts: the agents refuse directories outside (as the Ansible role's). */
+    public static final String DEFAULT_IMAGES_BASE = "/var/lib/criu-migration/images";
 
     private final List<SshIdentity> identities;
     private final String defaultUser;
@@ -28,6 +30,7 @@ public final class SshSettings {
     private final boolean useSudo;
     private final String agentDir;
     private final String javaCommand;
+    private final String imagesBase;
 
     private SshSettings(Builder b) {
         this.identities = List.copyOf(b.identities);
@@ -41,6 +44,7 @@ public final class SshSettings {
         this.useSudo = b.useSudo;
         this.agentDir = b.agentDir;
         this.javaCommand = b.javaCommand;
+        this.imagesBase = b.imagesBase;
     }
 
     public static Builder builder() {
@@ -92,6 +96,11 @@ public final class SshSettings {
         return javaCommand;
     }
 
+    /** Every images directory on the hosts is inside it; the agents are started with it. */
+    public String imagesBase() {
+        return imagesBase;
+    }
+
     public static final class Builder {
         private final List<SshIdentity> identities = new ArrayList<>();
         private String defaultUser = "root";
@@ -104,6 +113,7 @@ public final class SshSettings {
         private boolean useSudo;
         private String agentDir = DEFAULT_AGENT_DIR;
         private String javaCommand = "java";
+        private String imagesBase = DEFAULT_IMAGES_BASE;
 
         private Builder() {}
 
@@ -164,17 +174,21 @@ public final class SshSettings {
 
         /** Directory on each host for the agent jar (created when missing). */
         public Builder agentDir(String dir) {
-            if (dir == null || !dir.startsWith("/") || dir.contains("\0")) {
-                throw new UsageException("the agent directory must be an absolute path, got '" + dir + "'");
-            }
-            this.agentDir = dir.length() > 1 && dir.endsWith("/") ? dir.substring(0, dir.length() - 1) : dir;
+            this.agentDir = Paths.absolute(Objects.requireNonNull(dir, "agentDir"), "the agent directory");
+            return this;
+        }
+
+        /** The directory on each host that every images directory must be inside (created when missing). */
+        public Builder imagesBase(String dir) {
+            this.imagesBase = Paths.absolute(Objects.requireNonNull(dir, "imagesBase"), "the images base directory");
             return this;
         }
 
         /** The Java launcher on the hosts: a command on PATH or an absolute path (default "java"). */
         public Builder javaCommand(String command) {
-            if (command == null || command.isBlank()) {
-                throw new UsageException("the java command must not be empty");
+            if (command == null || !command.matches("[A-Za-z0-9._+/-]+")) {
+                throw new UsageException("the java command '" + (command == null ? "" : Paths.printable(command))
+                        + "' must be a command name or a path of letters, digits and . _ + / -");
             }
             this.javaCommand = command;
             return this;

@@ -23,10 +23,15 @@ final class CleanupCommand implements Callable<Integer> {
   @Option(names = "--images-dir", paramLabel = "DIR", required = true, description = "The images directory.")
   Path imagesDir;
 
+  @Option(names = "--kill-restored", description = "Also kill the tree restored from DIR if it still runs (giving "
+      + "a migration up before resuming its source).")
+  boolean killRestored;
+
   @Override
   public Integer call() {
     return new OperationRunner(common, spec.commandLine().getOut(), spec.commandLine().getErr()).run(
-        new CleanupOperation(CleanupRequest.newBuilder().setImagesDir(imagesDir.toString()).build()),
+        new CleanupOperation(CleanupRequest.newBuilder().setImagesDir(imagesDir.toString())
+            .setKillRestored(killRestored).build()),
         result -> true, HumanText::of);
   }
 }

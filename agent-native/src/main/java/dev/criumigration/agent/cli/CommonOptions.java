@@ -2,12 +2,13 @@ package dev.criumigration.agent.cli;
 
 import dev.criumigration.agent.ops.AgentException;
 import dev.criumigration.agent.ops.Arguments;
+import dev.criumigration.agent.ops.ImagesBase;
 import java.time.Duration;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.TypeConversionException;
 
-/** --json and --timeout, which every operation command takes. */
+/** --json, --timeout and --images-base, which every operation command takes. */
 public final class CommonOptions {
   @Option(names = "--json", description = "Print exactly one JSON document: the result, or the error.")
   boolean json;
@@ -15,6 +16,11 @@ public final class CommonOptions {
   @Option(names = "--timeout", paramLabel = "DURATION", converter = DurationConverter.class,
       description = "How long the operation may take: 500ms, 30s, 5m, 1h (default: the operation's own).")
   Duration timeout;
+
+  @Option(names = "--images-base", paramLabel = "DIR",
+      description = "Every images directory must be inside DIR (default: $" + ImagesBase.ENV + ", else "
+          + ImagesBase.DEFAULT + ").")
+  String imagesBase;
 
   /** Parses durations with {@link Arguments#parseDuration}; its message and hint become picocli's error. */
   public static final class DurationConverter implements ITypeConverter<Duration> {

@@ -7,6 +7,7 @@ import dev.criumigration.agent.ops.Arguments;
 import dev.criumigration.agent.ops.Cancellation;
 import dev.criumigration.agent.ops.CleanupOperation;
 import dev.criumigration.agent.ops.CriuLauncher;
+import dev.criumigration.agent.ops.ImagesBase;
 import dev.criumigration.agent.ops.Deadline;
 import dev.criumigration.agent.ops.DumpOperation;
 import dev.criumigration.agent.ops.FetchImagesOperation;
@@ -84,6 +85,8 @@ final class DemoCommand implements java.util.concurrent.Callable<Integer> {
   private PrintWriter out;
   private final Cancellation cancellation = new Cancellation();
   private final CriuLauncher criu = new CriuLauncher();
+  /** The demo's own temporary directory: its images stay inside it. */
+  private ImagesBase imagesBase;
   private final Map<String, Long> phases = new LinkedHashMap<>();
 
   private record Tick(long tick, String checksum) {}
@@ -129,6 +132,7 @@ final class DemoCommand implements java.util.concurrent.Callable<Integer> {
 
   private int migrate(long memoryBytes) throws AgentException, IOException, InterruptedException {
     Path work = Files.createTempDirectory("criu-agent-demo");
+    imagesBase = ImagesBase.of(work.toString());
     Path source = work.resolve("source-images");
     Path destination = work.resolve("destination-images");
     Path log = work.resolve("workload.log");
@@ -251,7 +255,7 @@ final class DemoCommand implements java.util.concurrent.Callable<Integer> {
     Thread thread = new Thread(() -> {
       try {
         result.complete(operation.run(new OperationContext(Deadline.after(Duration.ofMinutes(30)),
-            pageServerCancel, listener, criu)));
+            pageServerCancel, listener, criu, imagesBase)));
       } catch (AgentException | InterruptedException | RuntimeException e) {
         result.completeExceptionally(e);
         listening.completeExceptionally(e);
@@ -270,7 +274,7 @@ final class DemoCommand implements java.util.concurrent.Callable<Integer> {
             out.printf(Locale.ROOT, "    [%5.2f s] %s%n", progress.getElapsedMillis() / 1000.0, progress.getStage());
             out.flush();
           }
-        }, criu));
+        }, criu, imagesBase));
   }
 
   private void phase(String name, long startedNanos) {

@@ -5,6 +5,7 @@ import dev.criumigration.agent.ops.AgentException;
 import dev.criumigration.agent.ops.Cancellation;
 import dev.criumigration.agent.ops.CriuLauncher;
 import dev.criumigration.agent.ops.Deadline;
+import dev.criumigration.agent.ops.ImagesBase;
 import dev.criumigration.agent.ops.Operation;
 import dev.criumigration.agent.ops.OperationContext;
 import dev.criumigration.agent.ops.OperationListener;
@@ -58,7 +59,7 @@ final class OperationRunner {
     Runtime.getRuntime().addShutdownHook(onInterrupt);
     try {
       R result = operation.run(new OperationContext(Deadline.after(timeout), cancellation, listener(),
-          new CriuLauncher()));
+          new CriuLauncher(), ImagesBase.of(common.imagesBase)));
       out.println(common.json ? Json.print(result) : human.apply(result));
       return succeeded.test(result) ? OK : FAILED;
     } catch (AgentException e) {

@@ -7,7 +7,10 @@ import java.io.FileOutputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.util.concurrent.Callable;
+import dev.criumigration.agent.ops.AgentException;
+import dev.criumigration.agent.ops.ImagesBase;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 @Command(name = "serve", mixinStandardHelpOptions = true,
     description = {"Serves a controller (criu-migrate) over stdin and stdout.",
@@ -15,15 +18,27 @@ import picocli.CommandLine.Command;
             + "One operation at a time; a CancelRequest cancels it; a commit_point dump waits at its commit "
             + "point for a CommitDecision, while fetch_images, images and page_server_status may run beside it. "
             + "Closing stdin cancels what runs (a frozen source is resumed, a page server stopped) and ends "
-            + "the agent. See docs/agent.md."},
+            + "the agent, and what its session made that nobody can use any more is removed (see docs/agent.md)."},
     footer = {"", "Example (what the controller runs over SSH):", "  java -jar criu-agent.jar serve"})
 final class ServeCommand implements Callable<Integer> {
+  @Option(names = "--images-base", paramLabel = "DIR",
+      description = "Every images directory must be inside DIR (default: $" + ImagesBase.ENV + ", else "
+          + ImagesBase.DEFAULT + ").")
+  String imagesBase;
+
   @Override
   public Integer call() throws InterruptedException {
+    ImagesBase base;
+    try {
+      base = ImagesBase.of(imagesBase);
+    } catch (AgentException e) {
+      System.err.println("criu-agent serve: " + e.getMessage() + "\n  what to do: " + e.error().getHint());
+      return OperationRunner.USAGE;
+    }
     OutputStream events = new BufferedOutputStream(new FileOutputStream(FileDescriptor.out));
     // Nothing but events may reach stdout: whatever else prints goes to stderr.
     PrintStream stderr = System.err;
     System.setOut(stderr);
-    return new AgentServer(System.in, events, stderr).serve();
+    return new AgentServer(System.in, events, stderr, base).serve();
   }
 }

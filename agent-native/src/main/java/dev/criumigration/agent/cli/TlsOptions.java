@@ -22,7 +22,8 @@ final class TlsOptions {
     return TlsFiles.newBuilder().setCaCert(orEmpty(caCert)).setCert(orEmpty(cert)).setKey(orEmpty(key)).build();
   }
 
+  /** CRIU reads the files from inside the images directory: relative paths are made absolute here. */
   private static String orEmpty(String value) {
-    return value == null ? "" : value;
+    return value == null || value.isBlank() ? "" : java.nio.file.Path.of(value).toAbsolutePath().normalize().toString();
   }
 }

@@ -39,7 +39,7 @@ public final class CleanupOperation implements Operation<CleanupResult> {
 
   @Override
   public CleanupResult run(OperationContext context) throws AgentException, InterruptedException {
-    Path dir = WorkDir.imagesDir(request.getImagesDir());
+    Path dir = context.imagesBase().imagesDir(request.getImagesDir());
     CleanupResult.Builder result = CleanupResult.newBuilder().setImagesDir(dir.toString());
     if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
       context.listener().log(dir + " does not exist: nothing to clean up");
@@ -49,8 +49,33 @@ public final class CleanupOperation implements Operation<CleanupResult> {
       throw AgentException.usage(dir + " holds no record of criu-agent: nothing was removed",
           "cleanup removes only what the agent made; remove other directories yourself");
     }
+    if (request.getKillRestored()) {
+      killRestored(dir, context.listener(), result);
+    }
     clean(dir, context.listener(), result);
     return result.build();
+  }
+
+  /** Ends the tree restored from {@code dir}, if it still runs (the very process: its start time matches). */
+  private static void killRestored(Path dir, OperationListener listener, CleanupResult.Builder result)
+      throws AgentException, InterruptedException {
+    Optional<WorkDir> work = WorkDir.existing(dir);
+    if (work.isEmpty() || !work.get().record().hasRestored() || !ProcessRefs.alive(work.get().record().getRestored())) {
+      return;
+    }
+    int pid = work.get().record().getRestored().getPid();
+    try {
+      Processes.killTree(pid);
+    } catch (IOException e) {
+      throw AgentException.of(ErrorKind.IO, "cannot kill the tree restored from " + dir + " (pid " + pid + "): "
+          + e.getMessage(), "kill it by hand before resuming its source");
+    }
+    if (!Processes.waitGone(pid, SUPERVISOR_EXIT)) {
+      throw AgentException.of(ErrorKind.IO, "the tree restored from " + dir + " (pid " + pid + ") did not end",
+          "kill it by hand before resuming its source");
+    }
+    listener.log("killed the tree restored from " + dir + " (pid " + pid + ")");
+    result.setRestoredKilled(pid);
   }
 
   /** Cleans {@code dir}, which holds the agent's record (also used to undo a failed page server start). */

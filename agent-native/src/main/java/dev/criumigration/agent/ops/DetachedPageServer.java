@@ -2,6 +2,7 @@ package dev.criumigration.agent.ops;
 
 import dev.criumigration.agent.protocol.AgentEvent;
 import dev.criumigration.agent.protocol.AgentRequest;
+import dev.criumigration.agent.protocol.CleanupResult;
 import dev.criumigration.agent.protocol.ErrorKind;
 import dev.criumigration.agent.protocol.PageServerListening;
 import dev.criumigration.agent.protocol.PageServerRequest;
@@ -38,7 +39,7 @@ public final class DetachedPageServer {
   static PageServerResult start(PageServerRequest request, OperationContext context)
       throws AgentException, InterruptedException {
     List<String> command = new ArrayList<>(List.of(setsid(), javaExecutable(), "-cp",
-        System.getProperty("java.class.path"), DetachedPageServer.class.getName()));
+        System.getProperty("java.class.path"), DetachedPageServer.class.getName(), context.imagesBase().toString()));
     Process child;
     try {
       child = new ProcessBuilder(command).start();
@@ -89,7 +90,10 @@ public final class DetachedPageServer {
         + childErrors.toString(StandardCharsets.UTF_8).strip(), "");
   }
 
-  /** The detached copy: one AgentRequest on stdin, one AgentEvent on stdout, then the page server. */
+  /**
+   * The detached copy: one AgentRequest on stdin, one AgentEvent on stdout, then the page server.
+   * Its one argument is the images base directory of the agent that started it.
+   */
   public static void main(String[] args) throws IOException, InterruptedException {
     AgentRequest request = AgentRequest.parseDelimitedFrom(System.in);
     System.in.close();
@@ -102,19 +106,33 @@ public final class DetachedPageServer {
     try {
       PageServerOperation operation = new PageServerOperation(request.getPageServer());
       operation.run(new OperationContext(Deadline.after(Duration.ofMillis(request.getTimeoutMillis())),
-          new Cancellation(), listener, new CriuLauncher()));
+          new Cancellation(), listener, new CriuLauncher(), ImagesBase.of(args[0])));
       exit = 0;
     } catch (AgentException e) {
+      boolean listened = listener.sent;
       listener.send(AgentEvent.newBuilder().setError(e.error()).build());
+      if (e.kind() == ErrorKind.TIMEOUT && listened) {
+        // No dump came in its time: nothing will be restored from here, and its controller may be gone.
+        removeQuietly(request.getPageServer().getImagesDir(), args[0]);
+      }
       exit = 1;
     }
     System.exit(exit);
   }
 
+  private static void removeQuietly(String imagesDir, String base) throws InterruptedException {
+    try {
+      CleanupOperation.clean(ImagesBase.of(base).imagesDir(imagesDir), OperationListener.SILENT,
+          CleanupResult.newBuilder());
+    } catch (AgentException e) {
+      // Its record says what happened; cleanup can still remove it.
+    }
+  }
+
   /** Sends the first event (listening, or the error that came instead) and closes the pipes. */
   private static final class Handshake implements OperationListener {
     private final OutputStream out;
-    private boolean sent;
+    private volatile boolean sent;
 
     Handshake(OutputStream out) {
       this.out = out;

@@ -50,7 +50,7 @@ public final class DumpOperation implements Operation<DumpResult> {
           "use leave_stopped for the step-by-step flow, commit_point when one controller owns the migration");
     }
     int pid = SourceProcess.check(request.getPid());
-    Path dir = WorkDir.imagesDir(request.getImagesDir());
+    Path dir = context.imagesBase().imagesDir(request.getImagesDir());
     CriuOpts.Builder opts = CriuOptions.inDirectory(dir, LOG)
         .setPid(pid)
         .setLeaveStopped(request.getLeaveStopped())
@@ -65,7 +65,7 @@ public final class DumpOperation implements Operation<DumpResult> {
           request.getPageServerHost() + ":" + request.getPageServerPort());
       opts.setPs(CriuPageServerInfo.newBuilder().setAddress(pageServer.host()).setPort(pageServer.port()));
     }
-    CriuOptions.tls(opts, request.getTls());
+    PageStreamTls.check(request.getTls(), request.getTlsPem(), false);
     context.criu().binary();  // no CRIU: say so before anything is made
 
     if (Files.exists(dir.resolve(ImageSet.INVENTORY))) {
@@ -79,6 +79,7 @@ public final class DumpOperation implements Operation<DumpResult> {
     Set<String> before = listFiles(work);
     Notifications notifications = new Notifications(context, pid, started);
     context.listener().progress(progress("dumping", started));
+    PageStreamTls.apply(opts, PageStreamTls.files(request.getTls(), request.getTlsPem(), work));
     try (CriuClient criu = context.criu().start(work.agentFile("criu-dump.out"))) {
       criu.call(CriuReq.newBuilder().setType(CriuReqType.DUMP).setOpts(opts).build(),
           context.deadline().remaining(), notifications, log);
@@ -91,14 +92,16 @@ public final class DumpOperation implements Operation<DumpResult> {
             notifications.abortKind == ErrorKind.TIMEOUT ? "give the controller more time with the timeout" : "")
             .withSourceResumed(resumed);
       }
-      throw AgentException.fromCriu("the dump of process " + pid + " failed", e, hint(e), context.deadline())
-          .withSourceResumed(resumed);
+      String what = tlsFailed(e) ? "the dump of process " + pid + " failed in the TLS handshake with the page server"
+          : "the dump of process " + pid + " failed";
+      throw AgentException.fromCriu(what, e, hint(e), context.deadline()).withSourceResumed(resumed);
     } catch (IOException e) {
       releaseNetworkLock(pid, ownNetwork, log, context);
       boolean resumed = SourceProcess.resumeWhatIsStopped(pid, tree, context.listener());
       throw AgentException.of(ErrorKind.IO, "talking to CRIU failed: " + e.getMessage(), "")
           .withSourceResumed(resumed);
     } finally {
+      PageStreamTls.remove(work);  // CRIU has read them; the key need not wait for the cleanup
       work.recordCreatedSince(before);
     }
 
@@ -150,8 +153,17 @@ public final class DumpOperation implements Operation<DumpResult> {
     }
   }
 
+  /** CRIU's TLS code logged an error: certificates the page server and the dump do not agree on. */
+  private static boolean tlsFailed(CriuOperationException e) {
+    return e.logExcerpt().stream().anyMatch(line -> line.contains("Error (criu/tls.c"));
+  }
+
   private String hint(CriuOperationException e) {
     String log = String.join("\n", e.logExcerpt());
+    if (tlsFailed(e)) {
+      return "the TLS handshake with the page server failed: both sides need certificates of the same CA, "
+          + "each naming the page server's address " + request.getPageServerHost() + " (CRIU checks it on both sides)";
+    }
     if (!request.getPageServerHost().isEmpty()
         && (log.contains("Connection refused") || log.contains("Can't connect"))) {
       return "is the page server listening on " + request.getPageServerHost() + ":"

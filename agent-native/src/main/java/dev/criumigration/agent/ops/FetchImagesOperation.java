@@ -26,7 +26,7 @@ public final class FetchImagesOperation implements Operation<FetchImagesResult> 
 
   @Override
   public FetchImagesResult run(OperationContext context) throws AgentException {
-    Path dir = WorkDir.imagesDir(request.getImagesDir());
+    Path dir = context.imagesBase().imagesDir(request.getImagesDir());
     if (!Files.exists(dir.resolve(ImageSet.INVENTORY))) {
       throw AgentException.usage(dir + " holds no finished dump (no " + ImageSet.INVENTORY + ")",
           "fetch the images after the dump has finished (or reached its commit point)");

@@ -25,7 +25,7 @@ public final class ImagesOperation implements Operation<ImagesResult> {
 
   @Override
   public ImagesResult run(OperationContext context) throws AgentException {
-    var dir = WorkDir.imagesDir(request.getImagesDir());
+    var dir = context.imagesBase().imagesDir(request.getImagesDir());
     try {
       return ImageSet.describe(dir);
     } catch (NoSuchFileException | NotDirectoryException e) {

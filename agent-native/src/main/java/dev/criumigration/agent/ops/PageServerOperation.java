@@ -21,6 +21,7 @@ import dev.criumigration.agent.protocol.PageServerRequest;
 import dev.criumigration.agent.protocol.PageServerResult;
 import dev.criumigration.agent.protocol.PageServerStatus;
 import dev.criumigration.agent.protocol.Progress;
+import dev.criumigration.agent.protocol.TlsFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -63,8 +64,8 @@ public final class PageServerOperation implements Operation<PageServerResult> {
   /** The checked request: the images directory, the tmpfs size (0: none), address and port. */
   record Settings(Path dir, long tmpfsBytes, String address, int port) {}
 
-  Settings settings() throws AgentException {
-    Path dir = WorkDir.imagesDir(request.getImagesDir());
+  Settings settings(ImagesBase base) throws AgentException {
+    Path dir = base.imagesDir(request.getImagesDir());
     long tmpfsBytes = request.getTmpfsSize().isBlank() ? 0 : Arguments.parseSize(request.getTmpfsSize());
     String address = request.getAddress().isBlank() ? DEFAULT_ADDRESS : request.getAddress().trim();
     if (!ADDRESS.matcher(address).matches()) {
@@ -76,8 +77,8 @@ public final class PageServerOperation implements Operation<PageServerResult> {
 
   @Override
   public PageServerResult run(OperationContext context) throws AgentException, InterruptedException {
-    Settings settings = settings();
-    CriuOptions.tls(CriuOptions.inDirectory(settings.dir(), LOG), request.getTls());
+    Settings settings = settings(context.imagesBase());
+    PageStreamTls.check(request.getTls(), request.getTlsPem(), true);
     context.criu().binary();  // no CRIU: say so before anything is made
     if (request.getDetach()) {
       return DetachedPageServer.start(request, context);
@@ -90,10 +91,11 @@ public final class PageServerOperation implements Operation<PageServerResult> {
     boolean listening = false;
     try {
       before = work.files();
+      TlsFiles tls = PageStreamTls.files(request.getTls(), request.getTlsPem(), work);
       criu = context.criu().start(work.agentFile("criu-page-server.out"));
       var opts = CriuOptions.inDirectory(settings.dir(), LOG)
           .setPs(CriuPageServerInfo.newBuilder().setAddress(settings.address()).setPort(settings.port()));
-      CriuOptions.tls(opts, request.getTls());
+      PageStreamTls.apply(opts, tls);
       CriuResp started = criu.call(CriuReq.newBuilder().setType(CriuReqType.PAGE_SERVER_CHLD).setKeepOpen(true)
               .setOpts(opts).build(),
           min(START_TIMEOUT, context.deadline().remaining()), null, settings.dir().resolve(LOG));

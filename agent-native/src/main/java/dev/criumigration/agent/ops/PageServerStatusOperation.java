@@ -26,7 +26,7 @@ public final class PageServerStatusOperation implements Operation<PageServerStat
 
   @Override
   public PageServerStatus run(OperationContext context) throws AgentException {
-    return status(WorkDir.imagesDir(request.getImagesDir()));
+    return status(context.imagesBase().imagesDir(request.getImagesDir()));
   }
 
   static PageServerStatus status(Path dir) throws AgentException {

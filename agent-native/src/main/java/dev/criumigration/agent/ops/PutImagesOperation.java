@@ -30,7 +30,7 @@ public final class PutImagesOperation implements Operation<PutImagesResult> {
 
   @Override
   public PutImagesResult run(OperationContext context) throws AgentException {
-    Path dir = WorkDir.imagesDir(request.getImagesDir());
+    Path dir = context.imagesBase().imagesDir(request.getImagesDir());
     for (ImageFile file : request.getFilesList()) {
       checkName(file.getName());
     }

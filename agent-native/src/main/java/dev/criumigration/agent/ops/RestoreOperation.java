@@ -43,7 +43,7 @@ public final class RestoreOperation implements Operation<RestoreResult> {
   @Override
   public RestoreResult run(OperationContext context) throws AgentException, InterruptedException {
     long started = System.nanoTime();
-    Path dir = WorkDir.imagesDir(request.getImagesDir());
+    Path dir = context.imagesBase().imagesDir(request.getImagesDir());
     if (!Files.isDirectory(dir)) {
       throw AgentException.usage(dir + " does not exist", "give the directory the images were put into");
     }
@@ -97,6 +97,13 @@ public final class RestoreOperation implements Operation<RestoreResult> {
       throw AgentException.of(ErrorKind.CRIU_FAILED, "the restored tree's root (pid " + pid
           + ") is not running after the restore", "see " + dir.resolve(LOG) + " and the workload's own logs");
     }
+    ProcessRefs.of(pid).ifPresent(root -> {
+      try {
+        work.recordRestored(root);
+      } catch (AgentException e) {
+        context.listener().log("cannot record the restored tree in " + dir + ": " + e.getMessage());
+      }
+    });
     RestoreResult.Builder result = RestoreResult.newBuilder().setPid(pid)
         .setDurationMillis(Duration.ofNanos(System.nanoTime() - started).toMillis());
     try {

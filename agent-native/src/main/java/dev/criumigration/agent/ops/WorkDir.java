@@ -5,6 +5,7 @@ import com.google.protobuf.Message;
 import com.google.protobuf.util.JsonFormat;
 import dev.criumigration.agent.nativeio.Mounts;
 import dev.criumigration.agent.ops.records.PageServerRecord;
+import dev.criumigration.agent.ops.records.ProcessRef;
 import dev.criumigration.agent.ops.records.WorkDirRecord;
 import dev.criumigration.agent.protocol.ErrorKind;
 import java.io.IOException;
@@ -42,18 +43,6 @@ final class WorkDir {
   private WorkDir(Path dir, WorkDirRecord record) {
     this.dir = dir;
     this.record = record;
-  }
-
-  /** The images directory of a request: an absolute path, required. */
-  static Path imagesDir(String text) throws AgentException {
-    if (text == null || text.isBlank()) {
-      throw AgentException.usage("no images directory given", "give one with --images-dir DIR");
-    }
-    Path path = Path.of(text);
-    if (!path.isAbsolute()) {
-      path = path.toAbsolutePath();
-    }
-    return path.normalize();
   }
 
   /** An existing directory, with the agent's record of it if it has one. */
@@ -163,6 +152,12 @@ final class WorkDir {
     } catch (IOException e) {
       throw AgentException.of(ErrorKind.IO, "cannot list " + dir + ": " + e.getMessage(), "");
     }
+    save();
+  }
+
+  /** Remembers the tree restored from this directory, for a cleanup that gives the migration up. */
+  void recordRestored(ProcessRef root) throws AgentException {
+    record = record.toBuilder().setRestored(root).build();
     save();
   }
 

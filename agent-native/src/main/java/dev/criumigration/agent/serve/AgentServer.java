@@ -4,14 +4,17 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
 import dev.criumigration.agent.ops.AgentException;
 import dev.criumigration.agent.ops.Cancellation;
+import dev.criumigration.agent.ops.CleanupOperation;
 import dev.criumigration.agent.ops.CriuLauncher;
 import dev.criumigration.agent.ops.Deadline;
+import dev.criumigration.agent.ops.ImagesBase;
 import dev.criumigration.agent.ops.Operation;
 import dev.criumigration.agent.ops.OperationContext;
 import dev.criumigration.agent.ops.OperationListener;
 import dev.criumigration.agent.protocol.AgentError;
 import dev.criumigration.agent.protocol.AgentEvent;
 import dev.criumigration.agent.protocol.AgentRequest;
+import dev.criumigration.agent.protocol.CleanupRequest;
 import dev.criumigration.agent.protocol.CommitDecision;
 import dev.criumigration.agent.protocol.ErrorKind;
 import dev.criumigration.agent.protocol.Frozen;
@@ -22,6 +25,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -29,6 +34,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -41,23 +47,33 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * the read-only requests fetch_images, images and page_server_status (to carry the images across
  * while the source waits). Any other request is refused with a USAGE error. Closing stdin cancels
  * the running operation (a frozen source is resumed, a page server is stopped), waits for what runs
- * to finish, and ends the server.
+ * to finish, removes the directories of the session that nobody can use any more, and ends the server.
  */
 public final class AgentServer {
   private final InputStream requests;
   private final OutputStream events;
   private final PrintStream log;
   private final CriuLauncher criu = new CriuLauncher();
+  private final ImagesBase imagesBase;
+  /**
+   * Directories this session made that are worthless once it ends (the controller is gone): a page
+   * server's that is not detached, a commit_point dump's, a leave_stopped dump's that did not succeed,
+   * one that put_images created. Removed when stdin closes; a cleanup request takes one off.
+   */
+  private final Set<Path> sessionDirs = ConcurrentHashMap.newKeySet();
   private final Object writeLock = new Object();
+  /** How long the removal of the session's directories may take once the controller is gone. */
+  private static final Duration SESSION_CLEANUP = Duration.ofSeconds(60);
   private boolean eventsBroken;
   private Running running;
   /** Read-only requests running beside a frozen dump. */
   private final List<Thread> besideFrozen = new ArrayList<>();
 
-  public AgentServer(InputStream requests, OutputStream events, PrintStream log) {
+  public AgentServer(InputStream requests, OutputStream events, PrintStream log, ImagesBase imagesBase) {
     this.requests = requests;
     this.events = events;
     this.log = log;
+    this.imagesBase = imagesBase;
   }
 
   /** The operation in progress: its request, its cancel switch, the decision it may wait for. */
@@ -144,8 +160,12 @@ public final class AgentServer {
     CompletableFuture<CommitDecision> decision = new CompletableFuture<>();
     AtomicBoolean frozen = new AtomicBoolean();
     OperationContext context = new OperationContext(Deadline.after(timeout), cancellation,
-        new EventListener(request.getId(), decision, frozen), criu);
-    Thread thread = new Thread(() -> execute(request.getId(), operation, context, !beside),
+        new EventListener(request.getId(), decision, frozen), criu, imagesBase);
+    Path sessionDir = sessionDir(request);
+    if (sessionDir != null) {
+      sessionDirs.add(sessionDir);
+    }
+    Thread thread = new Thread(() -> execute(request, operation, context, !beside),
         "request-" + request.getId());
     if (beside) {
       besideFrozen.add(thread);
@@ -157,11 +177,12 @@ public final class AgentServer {
     thread.start();
   }
 
-  private void execute(long id, Operation<? extends Message> operation, OperationContext context,
+  private void execute(AgentRequest request, Operation<? extends Message> operation, OperationContext context,
       boolean main) {
-    AgentEvent.Builder event = AgentEvent.newBuilder().setRequestId(id);
+    AgentEvent.Builder event = AgentEvent.newBuilder().setRequestId(request.getId());
     try {
       event.setResult(Jobs.wrap(operation.run(context)));
+      keptAfterSuccess(request);
     } catch (AgentException e) {
       event.setError(e.error());
     } catch (InterruptedException e) {
@@ -197,6 +218,65 @@ public final class AgentServer {
     for (Thread thread : threads) {
       thread.join();
     }
+    removeSessionDirs();
+  }
+
+  /** The directory {@code request} makes that is worthless without this session, or null. */
+  private Path sessionDir(AgentRequest request) {
+    try {
+      return switch (request.getOperationCase()) {
+        case PAGE_SERVER -> request.getPageServer().getDetach() ? null
+            : imagesBase.imagesDir(request.getPageServer().getImagesDir());
+        case DUMP -> request.getDump().getCommitPoint() || request.getDump().getLeaveStopped()
+            ? imagesBase.imagesDir(request.getDump().getImagesDir()) : null;
+        case PUT_IMAGES -> {
+          Path dir = imagesBase.imagesDir(request.getPutImages().getImagesDir());
+          yield Files.exists(dir) ? null : dir;
+        }
+        default -> null;
+      };
+    } catch (AgentException e) {
+      return null;  // the operation refuses the directory itself
+    }
+  }
+
+  /** A leave_stopped dump that succeeded is kept for the restore; a directory cleaned up is gone. */
+  private void keptAfterSuccess(AgentRequest request) {
+    try {
+      if (request.hasDump() && request.getDump().getLeaveStopped()) {
+        sessionDirs.remove(imagesBase.imagesDir(request.getDump().getImagesDir()));
+      } else if (request.hasCleanup()) {
+        sessionDirs.remove(imagesBase.imagesDir(request.getCleanup().getImagesDir()));
+      }
+    } catch (AgentException e) {
+      // the operation succeeded with this directory: it cannot be refused now
+    }
+  }
+
+  /**
+   * The controller is gone: removes the session's worthless directories (tmpfs, images, TLS keys). A
+   * tmpfs still in use by a restore that is being cancelled elsewhere is retried for a while.
+   */
+  private void removeSessionDirs() throws InterruptedException {
+    long until = System.nanoTime() + SESSION_CLEANUP.toNanos();
+    for (Path dir : sessionDirs) {
+      while (true) {
+        try {
+          new CleanupOperation(CleanupRequest.newBuilder().setImagesDir(dir.toString()).build()).run(
+              new OperationContext(Deadline.after(SESSION_CLEANUP), new Cancellation(), OperationListener.SILENT, criu,
+                  imagesBase));
+          log.println("criu-agent serve: removed " + dir + ", which this session made");
+          break;
+        } catch (AgentException e) {
+          if (e.kind() == ErrorKind.USAGE || System.nanoTime() > until) {
+            log.println("criu-agent serve: could not remove " + dir + ": " + e.getMessage());
+            break;
+          }
+          Thread.sleep(500);
+        }
+      }
+    }
+    sessionDirs.clear();
   }
 
   private void sendError(long id, AgentException e) {

@@ -19,6 +19,16 @@ import java.util.concurrent.TimeUnit;
 /** Runs operations in tests as the CLI and serve mode do, and checks what they leave behind. */
 final class Harness {
   private static final CriuLauncher CRIU = new CriuLauncher();
+  /** The tests' images live in temporary directories: $CRIU_AGENT_IMAGES_BASE, set by the build. */
+  static final ImagesBase BASE = base();
+
+  private static ImagesBase base() {
+    try {
+      return ImagesBase.of(null);
+    } catch (AgentException e) {
+      throw new IllegalStateException(e);
+    }
+  }
 
   private Harness() {}
 
@@ -29,7 +39,7 @@ final class Harness {
   static <R extends Message> R run(Operation<R> operation, OperationListener listener)
       throws AgentException, InterruptedException {
     return operation.run(new OperationContext(Deadline.after(operation.defaultTimeout()), new Cancellation(),
-        listener, CRIU));
+        listener, CRIU, BASE));
   }
 
   /** A page server running in the background, as `criu-agent page-server` without --detach. */
@@ -52,7 +62,7 @@ final class Harness {
       Thread thread = new Thread(() -> {
         try {
           result.complete(operation.run(new OperationContext(Deadline.after(operation.defaultTimeout()),
-              cancellation, listener, CRIU)));
+              cancellation, listener, CRIU, BASE)));
         } catch (Throwable e) {
           result.completeExceptionally(e);
           listening.completeExceptionally(e);

@@ -51,6 +51,11 @@ final class ConnectionOptions {
     @Option(names = "--java", paramLabel = "PATH", description = "Java launcher on the hosts (default: java).")
     String java;
 
+    @Option(names = "--images-base", paramLabel = "DIR",
+            description = "Every images directory on the hosts is inside DIR; the agents refuse others (default: "
+                    + SshSettings.DEFAULT_IMAGES_BASE + ").")
+    String imagesBase;
+
     @Option(names = "--connect-timeout", paramLabel = "DURATION", converter = Durations.class,
             description = "Deadline for connecting and for authenticating (default: 15s).")
     Duration connectTimeout;
@@ -95,6 +100,9 @@ final class ConnectionOptions {
         }
         if (java != null) {
             builder.javaCommand(java);
+        }
+        if (imagesBase != null) {
+            builder.imagesBase(imagesBase);
         }
         if (connectTimeout != null) {
             builder.connectTimeout(connectTimeout).authTimeout(connectTimeout);

@@ -46,8 +46,8 @@ import java.util.concurrent.TimeUnit;
                 + "the source killed. Any failure resumes the source and cleans the destination.",
             "Without a subcommand it migrates; the subcommands are the same steps one by one."},
         subcommands = {MigrateMain.PageServerCommand.class, MigrateMain.DumpCommand.class,
-            MigrateMain.RestoreCommand.class, MigrateMain.ResumeCommand.class, MigrateMain.KillCommand.class,
-            MigrateMain.CheckCommand.class},
+            MigrateMain.RestoreCommand.class, MigrateMain.AbortCommand.class, MigrateMain.ResumeCommand.class,
+            MigrateMain.KillCommand.class, MigrateMain.CheckCommand.class},
         footerHeading = "%nExamples:%n",
         footer = {
             "  criu-migrate --from root@src.example --to root@dst.example:2222 --pid 4242",
@@ -59,6 +59,7 @@ import java.util.concurrent.TimeUnit;
             "  criu-migrate page-server --to dst --state /tmp/m.json",
             "  criu-migrate dump --from src --pid 4242 --state /tmp/m.json",
             "  criu-migrate restore --state /tmp/m.json",
+            "  criu-migrate abort --state /tmp/m.json   # give up: the source runs on",
             "From cron or a systemd timer: use --json and the exit status",
             "(0 ok, 1 failed, 2 usage error). SIGTERM or Ctrl-C during a migration",
             "rolls it back (the source resumes) before exiting.",
@@ -87,8 +88,8 @@ public final class MigrateMain implements Callable<Integer> {
     Integer pid;
 
     @Option(names = "--images-dir", paramLabel = "DIR",
-            description = "Where each migration makes its directories on both hosts (default: "
-                    + PageServerSpec.DEFAULT_IMAGES_ROOT + ").")
+            description = "Where each migration makes its directories on both hosts: the images base (the "
+                    + "default) or a directory inside it.")
     String imagesDir;
 
     @Option(names = "--tmpfs-size", paramLabel = "SIZE",
@@ -107,6 +108,10 @@ public final class MigrateMain implements Callable<Integer> {
     @Option(names = "--timeout", paramLabel = "DURATION", converter = Durations.class,
             description = "Deadline of the whole migration (default: 10m).")
     Duration timeout;
+
+    @Option(names = "--no-tls", description = "INSECURE: send the memory pages in plain text instead of with CRIU's "
+            + "TLS and certificates made for this migration (a warning is printed).")
+    boolean noTls;
 
     public static void main(String[] args) {
         System.exit(run(args, System.out, System.err));
@@ -145,7 +150,7 @@ public final class MigrateMain implements Callable<Integer> {
                     + ": criu-migrate --from [USER@]HOST[:PORT] --to [USER@]HOST[:PORT] --pid PID (see --help)");
         }
         MigrationSpec spec = new MigrationSpec(from, to, pid, imagesDir, tmpfsSize, tcpEstablished, shellJob, dryRun,
-                timeout);
+                timeout, !noTls);
         return withEngine(command, connection, timeout, engine -> {
             MigrationReport report = engine.migrate(spec);
             PrintWriter out = command.commandLine().getOut();
@@ -232,7 +237,8 @@ public final class MigrateMain implements Callable<Integer> {
                 description = "State file for the next steps (written).")
         Path state;
 
-        @Option(names = "--images-dir", paramLabel = "DIR", description = "Images directory on the destination.")
+        @Option(names = "--images-dir", paramLabel = "DIR",
+                description = "Images directory on the destination, inside the images base (default: a new one).")
         String imagesDir;
 
         @Option(names = "--tmpfs-size", paramLabel = "SIZE", description = "tmpfs size (default: available memory).")
@@ -249,10 +255,13 @@ public final class MigrateMain implements Callable<Integer> {
                 description = "How long the page server waits for the dump (default: 10m).")
         Duration timeout;
 
+        @Option(names = "--no-tls", description = "INSECURE: the page server and its dump without TLS (plain text).")
+        boolean noTls;
+
         @Override
         public Integer call() {
             StateFile.checkWritable(state);
-            PageServerSpec spec = new PageServerSpec(imagesDir, tmpfsSize, address, port, timeout);
+            PageServerSpec spec = new PageServerSpec(imagesDir, tmpfsSize, address, port, timeout, !noTls);
             return withEngine(command, connection, null, engine -> {
                 PageServerInfo info = engine.startPageServer(to, spec);
                 Map<String, Object> document = new LinkedHashMap<>();
@@ -285,7 +294,8 @@ public final class MigrateMain implements Callable<Integer> {
                 description = "State file written by page-server (read and updated).")
         Path state;
 
-        @Option(names = "--images-dir", paramLabel = "DIR", description = "Images directory on the source.")
+        @Option(names = "--images-dir", paramLabel = "DIR",
+                description = "Images directory on the source, inside the images base (default: beside the pages).")
         String imagesDir;
 
         @Option(names = "--tcp-established", description = "Dump established TCP connections.")
@@ -355,6 +365,41 @@ public final class MigrateMain implements Callable<Integer> {
                 print(command, connection, info.toMap(), "restored on " + info.destination() + " as PID " + info.pid()
                         + (info.sourceKilled() ? "; the source was killed" : "; the source stays stopped"));
                 return OK;
+            });
+        }
+    }
+
+    @Command(name = "abort", mixinStandardHelpOptions = true, sortOptions = false,
+            description = {"Gives up a step-by-step migration after any step (or when a step's controller died):",
+                "kills a tree restored from the page server's images, stops the page server and removes the images",
+                "on both hosts, then resumes the source a dump left stopped."})
+    static final class AbortCommand implements Callable<Integer> {
+        @Spec
+        CommandSpec command;
+
+        @Mixin
+        ConnectionOptions connection;
+
+        @Option(names = "--state", required = true, paramLabel = "FILE",
+                description = "State file written by page-server (and dump).")
+        Path state;
+
+        @Override
+        public Integer call() {
+            Map<String, Object> document = StateFile.read(state);
+            PageServerInfo pageServer = PageServerInfo.fromMap(StateFile.section(document, "pageServer", state,
+                    "criu-migrate page-server"));
+            DumpInfo dump = document.get("dump") instanceof Map<?, ?> dumpMap ? DumpInfo.fromMap(dumpMap) : null;
+            return withEngine(command, connection, null, engine -> {
+                boolean sourceRuns = engine.abort(pageServer, dump);
+                Map<String, Object> result = new LinkedHashMap<>();
+                result.put("aborted", true);
+                result.put("sourceRuns", sourceRuns);
+                print(command, connection, result, dump == null ? "page server stopped and its images removed"
+                        : sourceRuns ? "the source tree " + dump.pid() + " on " + dump.source() + " runs again; "
+                        + "images removed on both hosts" : "images removed; the source tree " + dump.pid()
+                        + " on " + dump.source() + " could not be confirmed running (see the warnings)");
+                return sourceRuns ? OK : FAILED;
             });
         }
     }

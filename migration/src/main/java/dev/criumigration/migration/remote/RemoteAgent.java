@@ -92,9 +92,10 @@ public final class RemoteAgent implements AutoCloseable {
         stderrReader.setDaemon(true);
     }
 
-    /** Starts {@code java -jar JAR serve} on the host (through sudo -n when configured). */
+    /** Starts {@code java -jar JAR serve --images-base BASE} on the host (through sudo -n when configured). */
     public static RemoteAgent start(RemoteHost host, String jarPath, Consumer<String> log) throws MigrationException {
-        ChannelExec channel = host.openExec(List.of(host.settings().javaCommand(), "-jar", jarPath, "serve"), true);
+        ChannelExec channel = host.openExec(List.of(host.settings().javaCommand(), "-jar", jarPath, "serve",
+                "--images-base", host.settings().imagesBase()), true);
         RemoteAgent agent = new RemoteAgent(host, channel, log);
         agent.eventReader.start();
         agent.stderrReader.start();

@@ -27,7 +27,8 @@ class CommandLineTest extends TwoHosts {
         List<String> argv = new ArrayList<>(List.of(args));
         int insertAt = argv.isEmpty() || argv.get(0).startsWith("-") ? 0 : 1; // after a subcommand
         argv.addAll(insertAt, List.of("-i", keys.privateKey(ClientKeys.Kind.ED25519_OPENSSH).toString(),
-                "--known-hosts", knownHostsFile.toString(), "--agent-dir", agentDir.toString()));
+                "--known-hosts", knownHostsFile.toString(), "--agent-dir", agentDir.toString(),
+                "--images-base", stateDir.toString()));
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int exit = MigrateMain.run(argv.toArray(String[]::new), new PrintStream(out, true, StandardCharsets.UTF_8),

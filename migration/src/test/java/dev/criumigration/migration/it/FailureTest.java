@@ -210,7 +210,8 @@ class FailureTest extends TwoHosts {
         Path freshAgentDir = stateDir.resolve("agent-never-deployed-2");
         SshSettings unauthorized = SshSettings.builder()
                 .identity(SshIdentity.fromFile(keys.privateKey(ClientKeys.Kind.UNAUTHORIZED), null))
-                .hostKeyPolicy(HostKeyPolicy.knownHosts(knownHosts)).agentDir(freshAgentDir.toString()).build();
+                .hostKeyPolicy(HostKeyPolicy.knownHosts(knownHosts)).agentDir(freshAgentDir.toString())
+                .imagesBase(stateDir.toString()).build();
         MigrationException e = migrateExpectingFailure(workload, new RecordingListener(), unauthorized);
         assertEquals(Kind.AUTH, e.kind(), e.describe());
         assertEquals(Phase.PREFLIGHT, e.phase());

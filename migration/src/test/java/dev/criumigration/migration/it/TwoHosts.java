@@ -98,6 +98,7 @@ abstract class TwoHosts {
                 .identity(SshIdentity.fromFile(keys.privateKey(ClientKeys.Kind.ED25519_OPENSSH), null))
                 .hostKeyPolicy(HostKeyPolicy.knownHosts(knownHosts))
                 .agentDir(agentDir.toString())
+                .imagesBase(stateDir.toString())
                 .operationTimeout(Duration.ofMinutes(3));
     }
 
