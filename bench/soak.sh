@@ -95,7 +95,7 @@ mkdir -p "${IMAGES_BASES[@]}"
 TMPFS_BYTES=$(( MEMORY_BYTES + MEMORY_BYTES / 4 + (128 << 20) ))
 TLS_DIR=""
 SEED=$$  # tells this run's workload from any other's
-echo "round,from,to,total_us,frozen_us,stray_processes,stray_fds,workload_processes,sshd_processes,sshd_fds,mounts,images_bytes" >"$CSV"
+echo "round,from,to,total_us,frozen_us,stray_processes,stray_fds,workload_processes,sshd_processes,sshd_fds,mounts,images_bytes,load_1min" >"$CSV"
 
 # What the run holds now: sets STRAY_PROCS STRAY_FDS WORKLOAD_PROCS SSHD_PROCS SSHD_FDS MOUNTS IMAGES_BYTES.
 sample() {
@@ -142,7 +142,7 @@ start_workload "$WORKLOAD_LOG" "$MEMORY" "$INTERVAL" --seed "$SEED"
 SOURCE=$WORKLOAD_PID
 CHECKSUM=$(first_checksum "$WORKLOAD_LOG")
 sample
-echo "0,,,,,$STRAY_PROCS,$STRAY_FDS,$WORKLOAD_PROCS,$SSHD_PROCS,$SSHD_FDS,$MOUNTS,$IMAGES_BYTES" >>"$CSV"
+echo "0,,,,,$STRAY_PROCS,$STRAY_FDS,$WORKLOAD_PROCS,$SSHD_PROCS,$SSHD_FDS,$MOUNTS,$IMAGES_BYTES,$(cut -d' ' -f1 /proc/loadavg)" >>"$CSV"
 
 for round in $(seq 1 "$ROUNDS"); do
   from=${HOSTS[$(( (round - 1) % 2 ))]} to=${HOSTS[$(( round % 2 ))]}
@@ -155,7 +155,7 @@ for round in $(seq 1 "$ROUNDS"); do
     || fail "the migration did not work: $problem"
   SOURCE=$RESTORED
   sample
-  echo "$round,$from,$to,$TOTAL_US,$FROZEN_US,$STRAY_PROCS,$STRAY_FDS,$WORKLOAD_PROCS,$SSHD_PROCS,$SSHD_FDS,$MOUNTS,$IMAGES_BYTES" >>"$CSV"
+  echo "$round,$from,$to,$TOTAL_US,$FROZEN_US,$STRAY_PROCS,$STRAY_FDS,$WORKLOAD_PROCS,$SSHD_PROCS,$SSHD_FDS,$MOUNTS,$IMAGES_BYTES,$(cut -d' ' -f1 /proc/loadavg)" >>"$CSV"
   log "$RUN_NAME: $(( TOTAL_US / 1000 )) ms (frozen $(( FROZEN_US / 1000 )) ms); stray processes $STRAY_PROCS, sshd fds $SSHD_FDS, mounts $MOUNTS, images $IMAGES_BYTES bytes"
   check_run_deadline
 done

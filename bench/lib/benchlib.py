@@ -6,9 +6,10 @@ Subcommands:
   json-get FILE PATH...          print the value at each dotted PATH of a JSON document (one per line)
   replace-section DOC NAME FILE  put FILE's text between NAME's markers in DOC (appended if missing)
   scan DIR SEED [PID...]         what a run holds now, one line: stray processes and their descriptors
-                                 (processes using DIR other than the workload), workload processes
-                                 (stateful_counter.py --seed SEED), processes and descriptors of the
-                                 trees rooted at PID... (sshd), mounts under DIR
+                                 (processes using DIR other than the workload and the trees rooted at
+                                 PID...), workload processes (stateful_counter.py --seed SEED),
+                                 processes and descriptors of the trees rooted at PID... (sshd),
+                                 mounts under DIR
 """
 import csv
 import json
@@ -151,10 +152,18 @@ def children_map():
 def cmd_scan(args):
     directory, seed, roots = os.path.abspath(args[0]), args[1], [int(a) for a in args[2:]]
     prefix = directory + "/"
+    children = children_map()
+    tree, pending = set(), list(roots)
+    while pending:
+        pid = pending.pop()
+        if os.path.exists(f"/proc/{pid}") and pid not in tree:
+            tree.add(pid)
+            pending += children.get(pid, [])
+    tree_fds = sum(len(descriptors(pid)) for pid in tree)
     me = os.getpid()
     stray = stray_fds = workload = 0
     for pid in proc_entries():
-        if pid == me:
+        if pid == me or pid in tree:
             continue
         cmdline = read_text(f"/proc/{pid}/cmdline").rstrip("\0").split("\0")
         if "stateful_counter.py" in " ".join(cmdline) and cmdline[-2:] == ["--seed", seed]:
@@ -165,18 +174,9 @@ def cmd_scan(args):
             stray_fds += len(descriptors(pid))
             if os.environ.get("BENCH_SCAN_VERBOSE"):
                 print(pid, " ".join(cmdline), file=sys.stderr)
-    children = children_map()
-    tree_procs = tree_fds = 0
-    pending = list(roots)
-    while pending:
-        pid = pending.pop()
-        if os.path.exists(f"/proc/{pid}"):
-            tree_procs += 1
-            tree_fds += len(descriptors(pid))
-            pending += children.get(pid, [])
     mounts = sum(1 for line in read_text("/proc/self/mountinfo").splitlines()
                  if line.split()[4].startswith(prefix))
-    print(stray, stray_fds, workload, tree_procs, tree_fds, mounts)
+    print(stray, stray_fds, workload, len(tree), tree_fds, mounts)
 
 
 def main():

@@ -8,7 +8,7 @@ import sys
 
 from benchlib import median, read_rows, table
 
-RESOURCES = [("stray_processes", "processes using the scratch directory, besides the workload"),
+RESOURCES = [("stray_processes", "other processes using the scratch directory (not the workload, not sshd)"),
              ("stray_fds", "their open descriptors"),
              ("workload_processes", "workload processes"),
              ("sshd_processes", "sshd processes"),
@@ -52,6 +52,10 @@ def main():
               f"{median(frozen_ms):.0f}"],
              ["time per migration, min–max ms", f"{min(first):.0f}–{max(first):.0f}", f"{min(last):.0f}–{max(last):.0f}",
               f"{min(total_ms):.0f}–{max(total_ms):.0f}"]]
+    if "load_1min" in rounds[0]:  # the machine is shared: what else ran explains much of any drift
+        load = [float(r["load_1min"]) for r in rounds]
+        lines.append(["load average (1 min) on the machine, median", f"{median(load[:decile]):.1f}",
+                      f"{median(load[-decile:]):.1f}", f"{median(load):.1f}"])
     out += [table(header, lines), "",
             f"Drift: the last decile's median is {drift * 100:+.1f}% of the first's; the least-squares trend over"
             f" all rounds is {per_round:+.1f} ms per migration.", ""]
