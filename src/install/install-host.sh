@@ -4,7 +4,9 @@
 # for the Maven wrapper, python3 for the sample workload); with --test-tools, in addition, what the test
 # suite drives for real: OpenSSH's sshd, ansible-core, ansible-lint, iproute2, nftables and sudo.
 #
-# Idempotent: a second run with everything in place checks and returns in a second or two.
+# Idempotent: a second run with everything in place checks and returns in a second or two. With --check
+# it changes nothing and only reports: exit 0 when nothing needs installing, 3 when something does (what
+# is listed), so a caller such as the Ansible role can report "changed" only when it really installs.
 # The distribution's criu package is used when it is new enough and passes `criu check`; otherwise the
 # pinned CRIU release is built from Debian's source package, its tarball verified by SHA-256.
 set -euo pipefail
@@ -13,6 +15,7 @@ CRIU_MIN_VERSION="4.2"
 CRIU_PINNED_VERSION="4.2.1"
 CRIU_TARBALL_SHA256="29ec0ee09e296479fe7048c80980e8ef1d0684d0b0204c2b101dfea19f6725b9"
 CRIU_PREFIX="${CRIU_PREFIX:-/usr/local}"
+JAVA_PACKAGE="${CRIU_JAVA_PACKAGE:-openjdk-17-jre-headless}"
 BUILD_ROOT="${CRIU_BUILD_ROOT:-/var/cache/criu-migration}"
 CRIU_BUILD_DEPS=(build-essential libprotobuf-c-dev libprotobuf-dev protobuf-c-compiler protobuf-compiler python3-protobuf
   libnl-3-dev libnet1-dev libcap-dev libaio-dev libbsd-dev pkg-config libgnutls28-dev libnftables-dev
@@ -23,19 +26,23 @@ TEST_TOOLS=(openssh-server openssh-client ansible-core ansible-lint iproute2 nft
 
 with_build_tools=false
 with_test_tools=false
+check_only=false
 for arg in "$@"; do
   case "$arg" in
     --build-tools) with_build_tools=true ;;
     --test-tools) with_build_tools=true; with_test_tools=true ;;
+    --check) check_only=true ;;
     -h|--help)
       cat <<USAGE
-Usage: install-host.sh [--build-tools | --test-tools]
+Usage: install-host.sh [--check] [--build-tools | --test-tools]
 
 Installs CRIU >= ${CRIU_MIN_VERSION} (building ${CRIU_PINNED_VERSION} from Debian's source package when the
 distribution has no working one) and a Java 17 runtime. Run as root on Debian.
+  --check        change nothing; list what would be installed. Exit 0: nothing to do, 3: something to install
   --build-tools  also install a JDK, curl, unzip and python3 (to build from a checkout and run the demo)
-  --test-tools   --build-tools plus sshd, ansible-core, ansible-lint, iproute2, nftables (for the tests)
-Environment: CRIU_PREFIX (default /usr/local), CRIU_BUILD_ROOT (default /var/cache/criu-migration)
+  --test-tools   --build-tools plus sshd, ansible-core, ansible-lint, iproute2, nftables, sudo (for the tests)
+Environment: CRIU_PREFIX (default /usr/local), CRIU_BUILD_ROOT (default /var/cache/criu-migration),
+  CRIU_JAVA_PACKAGE (the Java runtime package installed when no Java 17+ is found; default openjdk-17-jre-headless)
 USAGE
       exit 0 ;;
     *) echo "install-host.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
@@ -49,12 +56,14 @@ die() { printf '[install-host] error: %s\n' "$*" >&2; exit 1; }
 command -v apt-get >/dev/null || die "this installer supports Debian and its derivatives (no apt-get found)"
 
 apt_updated=false
+needed=()  # with --check: what a real run would install
 apt_install() {
   local missing=()
   for pkg in "$@"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
+  if $check_only; then needed+=("${missing[@]}"); return 0; fi
   if ! $apt_updated; then apt-get update -qq; apt_updated=true; fi
   log "installing ${missing[*]}"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
@@ -129,6 +138,8 @@ build_criu_from_source() {
 # --- CRIU -----------------------------------------------------------------------------------------
 if criu_binary_ok; then
   log "criu $(criu --version | awk '/^Version:/ {print $2}') at $(command -v criu) passes 'criu check'"
+elif $check_only; then
+  needed+=("criu>=${CRIU_MIN_VERSION}")
 else
   install_distribution_criu || build_criu_from_source
   criu_binary_ok || die "criu at $(command -v criu || echo '?') still fails 'criu check': $(criu check 2>&1 | tail -n 3)"
@@ -141,7 +152,7 @@ apt_install libprotobuf-c1 libnl-3-200 libnet1 libbsd0 libgnutls30 libnftables1 
 if java -version 2>&1 | grep -qE 'version "(1[7-9]|[2-9][0-9])'; then
   log "java: $(java -version 2>&1 | head -n1)"
 else
-  apt_install openjdk-17-jre-headless
+  apt_install "$JAVA_PACKAGE"
 fi
 
 if $with_build_tools; then
@@ -149,6 +160,11 @@ if $with_build_tools; then
 fi
 if $with_test_tools; then
   apt_install "${TEST_TOOLS[@]}"
-  log "test tools present: $(/usr/sbin/sshd -V 2>&1 | sed -n '1s/,.*//p'), $(ansible-playbook --version 2>/dev/null | sed -n 1p)"
+  $check_only || log "test tools present: $(/usr/sbin/sshd -V 2>&1 | sed -n '1s/,.*//p'), $(ansible-playbook --version 2>/dev/null | sed -n 1p)"
+fi
+if $check_only; then
+  if [ ${#needed[@]} -eq 0 ]; then log "nothing to install"; exit 0; fi
+  log "would install: ${needed[*]}"
+  exit 3
 fi
 log "done"

@@ -4,6 +4,8 @@
 # (the namespace's init), which is what CRIU dumps.
 #
 # Usage: start-workload.sh [--net] LOG [stateful_counter.py options...]
+# WORKLOAD_START_SECONDS (default 10) bounds the wait for the first tick: filling a GiB of random
+# memory takes longer than that on a busy machine.
 # One kernel serves both "hosts" in tests: the namespaces let CRIU restore the tree with its original
 # PIDs (and ports) while the stopped source still holds them.
 set -euo pipefail
@@ -17,7 +19,7 @@ setsid unshare --pid "${net[@]}" --fork \
   sh -c 'if [ -n "$1" ]; then ip link set lo up; fi; shift; exec setsid python3 "$@"' \
   sh "${net[*]:-}" "$here/stateful_counter.py" "$@" </dev/null >>"$log" 2>&1 &
 unshare_pid=$!
-for _ in $(seq 1 100); do
+for _ in $(seq 1 $(( ${WORKLOAD_START_SECONDS:-10} * 10 ))); do
   root=$(pgrep -P "$unshare_pid" 2>/dev/null | head -n1 || true)
   # The root is ready once it has exec'd python and printed its first tick.
   if [ -n "$root" ] && grep -q '^tick=' "$log" 2>/dev/null; then echo "$root"; exit 0; fi

@@ -13,21 +13,31 @@ import picocli.CommandLine.Model.CommandSpec;
 final class SourceCommands {
   private SourceCommands() {}
 
-  @Command(name = "resume", mixinStandardHelpOptions = true,
-      description = {"Continues the tree rooted at PID, stopped by dump --leave-stopped (after a failed restore)."},
-      footer = {"", "Example:", "  criu-agent resume --pid 4242"})
-  static final class Resume implements Callable<Integer> {
+  /** The options and the run of both commands; only the action differs. */
+  abstract static class SourceCommand implements Callable<Integer> {
     @Mixin CommonOptions common;
     @Spec CommandSpec spec;
 
     @Option(names = "--pid", paramLabel = "PID", required = true, description = "The root of the stopped tree.")
     int pid;
 
+    abstract SourceOperation.Action action();
+
     @Override
     public Integer call() {
       return new OperationRunner(common, spec.commandLine().getOut(), spec.commandLine().getErr()).run(
-          new SourceOperation(SourceOperation.Action.RESUME, SourceRequest.newBuilder().setPid(pid).build()),
+          new SourceOperation(action(), SourceRequest.newBuilder().setPid(pid).build()),
           result -> true, HumanText::of);
+    }
+  }
+
+  @Command(name = "resume", mixinStandardHelpOptions = true,
+      description = {"Continues the tree rooted at PID, stopped by dump --leave-stopped (after a failed restore)."},
+      footer = {"", "Example:", "  criu-agent resume --pid 4242"})
+  static final class Resume extends SourceCommand {
+    @Override
+    SourceOperation.Action action() {
+      return SourceOperation.Action.RESUME;
     }
   }
 
@@ -35,18 +45,10 @@ final class SourceCommands {
       description = {"Ends the tree rooted at PID, stopped by dump --leave-stopped, once its copy runs elsewhere.",
           "Refuses a tree that is not stopped."},
       footer = {"", "Example:", "  criu-agent kill --pid 4242"})
-  static final class Kill implements Callable<Integer> {
-    @Mixin CommonOptions common;
-    @Spec CommandSpec spec;
-
-    @Option(names = "--pid", paramLabel = "PID", required = true, description = "The root of the stopped tree.")
-    int pid;
-
+  static final class Kill extends SourceCommand {
     @Override
-    public Integer call() {
-      return new OperationRunner(common, spec.commandLine().getOut(), spec.commandLine().getErr()).run(
-          new SourceOperation(SourceOperation.Action.KILL, SourceRequest.newBuilder().setPid(pid).build()),
-          result -> true, HumanText::of);
+    SourceOperation.Action action() {
+      return SourceOperation.Action.KILL;
     }
   }
 }

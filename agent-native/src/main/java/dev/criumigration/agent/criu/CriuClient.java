@@ -103,7 +103,8 @@ public final class CriuClient implements Closeable {
             CriuResp response = receive(type, timeout, deadline, log);
             if (response.getType() != CriuReqType.NOTIFY) {
                 if (!response.getSuccess()) {
-                    throw new CriuException(type, response.getCrErrno(), response.getCrErrmsg(), CriuLog.excerpt(log), log);
+                    throw new CriuException(type, response.getCrErrno(),
+                            CriuLog.meaningfulErrmsg(response.getCrErrmsg(), log), CriuLog.excerpt(log), log);
                 }
                 return response;
             }
@@ -136,7 +137,7 @@ public final class CriuClient implements Closeable {
                 if (response.getType() != CriuReqType.NOTIFY) {
                     if (!response.getSuccess()) {
                         handlerFailure.addSuppressed(new CriuException(type, response.getCrErrno(),
-                                response.getCrErrmsg(), CriuLog.excerpt(log), log));
+                                CriuLog.meaningfulErrmsg(response.getCrErrmsg(), log), CriuLog.excerpt(log), log));
                     }
                     return;
                 }

@@ -11,7 +11,7 @@ public final class CriuException extends CriuOperationException {
     private final String crErrmsg;
 
     public CriuException(CriuReqType requestType, int crErrno, String crErrmsg, List<String> logExcerpt, Path logFile) {
-        super(message(requestType, crErrno, cause(crErrmsg, logExcerpt)), logExcerpt, logFile);
+        super(message(requestType, crErrno, crErrmsg), logExcerpt, logFile);
         this.requestType = requestType;
         this.crErrno = crErrno;
         this.crErrmsg = crErrmsg;
@@ -29,18 +29,6 @@ public final class CriuException extends CriuOperationException {
     /** CRIU's cr_errmsg, empty when it sent none. */
     public String crErrmsg() {
         return crErrmsg;
-    }
-
-    /**
-     * CRIU reports the first error it logged, on some hosts the harmless RLIMIT_NOFILE complaint: the
-     * first real error of the log says more.
-     */
-    private static String cause(String crErrmsg, List<String> logExcerpt) {
-        if (crErrmsg.isEmpty() || CriuLog.isRealError(crErrmsg)) {
-            return crErrmsg;
-        }
-        return logExcerpt.stream().filter(CriuLog::isRealError).findFirst()
-                .map(line -> line.replaceFirst("^\\s*\\([0-9. ]+\\)\\s*", "")).orElse("");
     }
 
     private static String message(CriuReqType type, int crErrno, String crErrmsg) {

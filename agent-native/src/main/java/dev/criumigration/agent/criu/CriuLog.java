@@ -40,6 +40,29 @@ final class CriuLog {
     }
 
     static boolean isRealError(String line) {
-        return line.contains("Error (") && !line.contains("Can't setup RLIMIT_NOFILE");
+        return line.contains("Error (") && !isHarmless(line);
+    }
+
+    private static boolean isHarmless(String text) {
+        return text.contains("Can't setup RLIMIT_NOFILE");
+    }
+
+    /**
+     * CRIU's cr_errmsg is the first error it logged, which on some hosts is the harmless RLIMIT_NOFILE
+     * complaint: then the first real error of the log (its text after {@code Error (file:line): }) says
+     * what failed. Otherwise {@code crErrmsg} as CRIU sent it.
+     */
+    static String meaningfulErrmsg(String crErrmsg, Path log) {
+        if (!isHarmless(crErrmsg) || log == null) {
+            return crErrmsg;
+        }
+        try {
+            return new String(Files.readAllBytes(log), StandardCharsets.UTF_8).lines()
+                    .filter(CriuLog::isRealError)
+                    .map(line -> line.substring(line.indexOf("): ", line.indexOf("Error (")) + 3).trim())
+                    .findFirst().orElse(crErrmsg);
+        } catch (IOException | StringIndexOutOfBoundsException e) {
+            return crErrmsg;
+        }
     }
 }

@@ -68,6 +68,17 @@ class BadInputTest {
   }
 
   @Test
+  void initAndTheAgentItselfAreNeverFrozenOrKilled() throws IOException {
+    refused("PID 1 is this host's init", "dump", "--pid", "1", "--images-dir", base.resolve("dump").toString());
+    refused("PID 1 is this host's init", "kill", "--pid", "1");
+    // CliTest runs the agent in this JVM: its own PID, and its parent's, are the agent's.
+    refused("is the agent itself or one of its parents", "dump", "--pid",
+        Long.toString(ProcessHandle.current().pid()), "--images-dir", base.resolve("dump").toString());
+    refused("is the agent itself or one of its parents", "kill", "--pid",
+        Long.toString(ProcessHandle.current().parent().orElseThrow().pid()));
+  }
+
+  @Test
   void anImagesDirectoryOutsideTheBase() throws IOException {
     refused("is not inside the images base directory", "page-server", "--images-dir",
         outside.resolve("pages").toString(), "--tmpfs-size", "64M");

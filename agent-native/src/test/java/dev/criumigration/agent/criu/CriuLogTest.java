@@ -31,6 +31,19 @@ class CriuLogTest {
     }
 
     @Test
+    void theHarmlessRlimitErrmsgGivesWayToTheFirstRealError() throws IOException {
+        String rlimit = "rlimit: Can't setup RLIMIT_NOFILE for self: Operation not permitted";
+        Path log = Files.write(dir.resolve("dump.log"), List.of(
+                "(00.000020) Error (criu/util.c:1534): " + rlimit,
+                "(00.000100) Error (criu/page-xfer.c:415): page-xfer: Can't write to the page server: No space left on device",
+                "(00.000120) Error (criu/cr-dump.c:2200): Dumping FAILED."));
+        assertEquals("page-xfer: Can't write to the page server: No space left on device",
+                CriuLog.meaningfulErrmsg(rlimit, log));
+        assertEquals("some real message", CriuLog.meaningfulErrmsg("some real message", log));
+        assertEquals(rlimit, CriuLog.meaningfulErrmsg(rlimit, dir.resolve("missing.log")));
+    }
+
+    @Test
     void withoutAnErrorTheExcerptIsTheTailWhereCriuStopped() throws IOException {
         List<String> lines = new ArrayList<>();
         for (int i = 0; i < 30; i++) {

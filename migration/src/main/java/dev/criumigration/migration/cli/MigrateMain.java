@@ -409,9 +409,8 @@ public final class MigrateMain implements Callable<Integer> {
         }
     }
 
-    @Command(name = "resume", mixinStandardHelpOptions = true,
-            description = "Resumes a tree left stopped by 'dump' (gives up a step-by-step migration).")
-    static final class ResumeCommand implements Callable<Integer> {
+    /** resume and kill: the two fates of a tree left stopped by 'dump'; only the action differs. */
+    abstract static class SourceCommand implements Callable<Integer> {
         @Spec
         CommandSpec command;
 
@@ -425,10 +424,12 @@ public final class MigrateMain implements Callable<Integer> {
         @Option(names = "--pid", required = true, paramLabel = "PID", description = "The root of the stopped tree.")
         int pid;
 
+        abstract SourceResult act(MigrationEngine engine) throws MigrationException;
+
         @Override
         public Integer call() {
             return withEngine(command, connection, null, engine -> {
-                SourceResult result = engine.resume(from, pid);
+                SourceResult result = act(engine);
                 print(command, connection, sourceMap(result), "tree " + result.getPid() + " (" + result.getProcesses()
                         + " processes) " + result.getAction());
                 return OK;
@@ -436,30 +437,21 @@ public final class MigrateMain implements Callable<Integer> {
         }
     }
 
+    @Command(name = "resume", mixinStandardHelpOptions = true,
+            description = "Resumes a tree left stopped by 'dump' (gives up a step-by-step migration).")
+    static final class ResumeCommand extends SourceCommand {
+        @Override
+        SourceResult act(MigrationEngine engine) throws MigrationException {
+            return engine.resume(from, pid);
+        }
+    }
+
     @Command(name = "kill", mixinStandardHelpOptions = true,
             description = "Kills a tree left stopped by 'dump' (only a stopped one), once it runs elsewhere.")
-    static final class KillCommand implements Callable<Integer> {
-        @Spec
-        CommandSpec command;
-
-        @Mixin
-        ConnectionOptions connection;
-
-        @Option(names = "--from", required = true, paramLabel = "[USER@]HOST[:PORT]",
-                converter = HostAddressConverter.class, description = "The source host.")
-        HostAddress from;
-
-        @Option(names = "--pid", required = true, paramLabel = "PID", description = "The root of the stopped tree.")
-        int pid;
-
+    static final class KillCommand extends SourceCommand {
         @Override
-        public Integer call() {
-            return withEngine(command, connection, null, engine -> {
-                SourceResult result = engine.kill(from, pid);
-                print(command, connection, sourceMap(result), "tree " + result.getPid() + " (" + result.getProcesses()
-                        + " processes) " + result.getAction());
-                return OK;
-            });
+        SourceResult act(MigrationEngine engine) throws MigrationException {
+            return engine.kill(from, pid);
         }
     }
 

@@ -1,0 +1,1 @@
+../../../../src/install/install-host.sh

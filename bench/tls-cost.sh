@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Benchmark (issue 6): what CRIU's TLS on the page stream costs, plain TCP against --tls, by the bare
+# CRIU command line and by criu-agent, side by side in one run. See --help.
+set -euo pipefail
+source "$(dirname "$0")/lib/common.sh"
+source "$(dirname "$0")/lib/flows.sh"
+NAME=tls-cost
+
+usage() {
+  cat <<EOF
+Usage: bench/$NAME.sh [options]
+
+Migrates the same stateful workload (src/workloads/start-workload.sh, own PID namespace) on this
+machine through the disk-less flow of bench/diskless-agent-vs-cli.sh in four variants: the bare CRIU
+command line and criu-agent, each with the page stream in plain TCP and with CRIU's TLS (--tls with a
+CA, a certificate and a key on each side: an ECDSA P-256 CA and certificates for 127.0.0.1, made
+for the run with openssl and thrown away after it). Each repetition runs all four, starting with a
+different one each time. Every migration is verified (source gone, restored root alive, counter
+continues, checksum unchanged) or the run fails; a TLS page server refuses a plain dump, so a
+verified TLS migration did use TLS.
+
+Writes bench/results/$NAME-<time>.csv (and a summary .json) and replaces the section "$NAME" of
+docs/benchmarks.md. Run as root.
+
+Options:
+  --sizes LIST         workload memory sizes, comma-separated (default: 256M,1G)
+  --repetitions N      migrations per size and variant (default: 3)
+  --interval SECONDS   the workload's tick interval (default: 3; every tick hashes all its memory)
+  --port PORT          first page-server port; each migration takes the next (default: 27400)
+  --step-timeout SEC   deadline of each step (default: 300)
+  --max-minutes MIN    deadline of the whole run (default: 60)
+  --no-docs            leave docs/benchmarks.md alone
+  -h, --help           this text
+EOF
+}
+
+SIZES=256M,1G
+REPETITIONS=3
+INTERVAL=3
+PORT=27400
+STEP_TIMEOUT=300
+MAX_SECONDS=3600
+WRITE_DOCS=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --sizes) SIZES=${2:?--sizes needs a list}; shift 2 ;;
+    --repetitions) REPETITIONS=${2:?--repetitions needs a number}; shift 2 ;;
+    --interval) INTERVAL=${2:?--interval needs seconds}; shift 2 ;;
+    --port) PORT=${2:?--port needs a number}; shift 2 ;;
+    --step-timeout) STEP_TIMEOUT=${2:?--step-timeout needs seconds}; shift 2 ;;
+    --max-minutes) MAX_SECONDS=$(( ${2:?--max-minutes needs minutes} * 60 )); shift 2 ;;
+    --no-docs) WRITE_DOCS=0; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "$NAME.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+[[ "$REPETITIONS" =~ ^[1-9][0-9]*$ ]] || { echo "--repetitions: give a positive number, not '$REPETITIONS'" >&2; exit 2; }
+[[ "$PORT" =~ ^[0-9]+$ ]] && (( PORT >= 1024 && PORT < 65000 )) || { echo "--port: give 1024 to 64999, not '$PORT'" >&2; exit 2; }
+[[ "$STEP_TIMEOUT" =~ ^[1-9][0-9]*$ ]] || { echo "--step-timeout: give seconds, not '$STEP_TIMEOUT'" >&2; exit 2; }
+[[ "$INTERVAL" =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "--interval: give seconds, not '$INTERVAL'" >&2; exit 2; }
+IFS=, read -r -a SIZE_LIST <<<"$SIZES"
+for size in "${SIZE_LIST[@]}"; do
+  size_bytes "$size" >/dev/null || { echo "--sizes: '$size' is not a size like 256M or 1G" >&2; exit 2; }
+done
+command -v openssl >/dev/null || die "openssl not found (it makes the run's certificates)"
+
+require_root_and_tools
+ensure_agent_jar
+mkdir -p "$RESULTS_DIR"
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+CSV="$RESULTS_DIR/$NAME-$STAMP.csv"
+SCRATCH=$(mktemp -d /var/tmp/criu-bench.XXXXXX)
+CLEANUP_DIRS+=("$SCRATCH")
+MACHINE="${CSV%.csv}.machine.md"  # kept with the raw rows: the report can be made again from both
+machine_description >"$MACHINE"
+make_tls_files "$SCRATCH/tls"
+echo "size,repetition,method,stream,frozen_us,memdump_us,memwrite_us,pages_written,page_server_us,dump_us,restore_us,total_us" >"$CSV"
+VARIANTS=(bare:plain bare:tls agent:plain agent:tls)
+
+# migrate METHOD STREAM SIZE REPETITION: one verified migration, one CSV row.
+migrate() {
+  local method=$1 stream=$2 size=$3 repetition=$4
+  RUN_NAME="$size #$repetition $method $stream"
+  STATE_DIR="$SCRATCH/$size-$repetition-$method-$stream"
+  if [ "$stream" = tls ]; then TLS_DIR="$SCRATCH/tls"; else TLS_DIR=""; fi
+  measured_migration "$method" "$size" "$INTERVAL"
+  echo "$size,$repetition,$method,$stream,$FROZEN_US,$MEMDUMP_US,$MEMWRITE_US,$PAGES_WRITTEN,${STEP[page_server]},${STEP[dump]},${STEP[restore]},${STEP[total]}" >>"$CSV"
+  check_run_deadline
+}
+
+for size in "${SIZE_LIST[@]}"; do
+  bytes=$(size_bytes "$size")
+  TMPFS_BYTES=$(( bytes + bytes / 4 + (128 << 20) ))  # the pages plus the interpreter's own memory
+  for repetition in $(seq 1 "$REPETITIONS"); do
+    for i in 0 1 2 3; do
+      variant=${VARIANTS[$(( (i + repetition - 1) % 4 ))]}
+      migrate "${variant%%:*}" "${variant#*:}" "$size" "$repetition"
+    done
+  done
+done
+log "all migrations verified; raw rows in $CSV"
+echo "- Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (the machine is shared; see the note at the top)" >>"$MACHINE"
+
+python3 "$BENCH_DIR/lib/report_tls.py" "$CSV" "$MACHINE" "$REPETITIONS" "${CSV%.csv}.json" >"$SCRATCH/section.md"
+cat "$SCRATCH/section.md"
+if (( WRITE_DOCS )); then
+  replace_docs_section "$NAME" "$SCRATCH/section.md"
+  log "docs/benchmarks.md: section $NAME replaced"
+fi

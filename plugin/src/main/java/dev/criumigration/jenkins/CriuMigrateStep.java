@@ -1,0 +1,196 @@
+package dev.criumigration.jenkins;
+
+import dev.criumigration.migration.MigrationReport;
+import dev.criumigration.migration.MigrationSpec;
+import dev.criumigration.migration.SshSettings;
+import dev.criumigration.migration.ssh.HostAddress;
+import edu.umd.cs.findbugs.annotations.NonNull;
+import hudson.Extension;
+import hudson.Util;
+import hudson.model.Run;
+import hudson.model.TaskListener;
+import hudson.util.FormValidation;
+import java.util.Map;
+import org.jenkinsci.plugins.workflow.steps.StepContext;
+import org.jenkinsci.plugins.workflow.steps.StepExecution;
+import org.kohsuke.stapler.DataBoundConstructor;
+import org.kohsuke.stapler.DataBoundSetter;
+import org.kohsuke.stapler.QueryParameter;
+
+/**
+ * {@code criuMigrate}: the whole live migration of the tree rooted at {@code pid} from one host to
+ * another, with rollback: any failure before the destination runs the tree resumes the source.
+ * Returns the migration report as a map.
+ */
+public final class CriuMigrateStep extends CriuStep {
+    private final String from;
+    private final String to;
+    private final int pid;
+    private String imagesDir;
+    private String tmpfsSize;
+    private boolean tcpEstablished;
+    private boolean shellJob;
+    private boolean dryRun;
+    private int timeout;
+
+    @DataBoundConstructor
+    public CriuMigrateStep(String from, String to, String credentialsId, int pid) {
+        super(credentialsId);
+        this.from = Util.fixEmptyAndTrim(from);
+        this.to = Util.fixEmptyAndTrim(to);
+        this.pid = pid;
+    }
+
+    public String getFrom() {
+        return from;
+    }
+
+    public String getTo() {
+        return to;
+    }
+
+    public int getPid() {
+        return pid;
+    }
+
+    public String getImagesDir() {
+        return imagesDir;
+    }
+
+    @DataBoundSetter
+    public void setImagesDir(String imagesDir) {
+        this.imagesDir = Util.fixEmptyAndTrim(imagesDir);
+    }
+
+    public String getTmpfsSize() {
+        return tmpfsSize;
+    }
+
+    @DataBoundSetter
+    public void setTmpfsSize(String tmpfsSize) {
+        this.tmpfsSize = Util.fixEmptyAndTrim(tmpfsSize);
+    }
+
+    public boolean isTcpEstablished() {
+        return tcpEstablished;
+    }
+
+    @DataBoundSetter
+    public void setTcpEstablished(boolean tcpEstablished) {
+        this.tcpEstablished = tcpEstablished;
+    }
+
+    public boolean isShellJob() {
+        return shellJob;
+    }
+
+    @DataBoundSetter
+    public void setShellJob(boolean shellJob) {
+        this.shellJob = shellJob;
+    }
+
+    public boolean isDryRun() {
+        return dryRun;
+    }
+
+    @DataBoundSetter
+    public void setDryRun(boolean dryRun) {
+        this.dryRun = dryRun;
+    }
+
+    public int getTimeout() {
+        return timeout;
+    }
+
+    @DataBoundSetter
+    public void setTimeout(int timeout) {
+        this.timeout = timeout;
+    }
+
+    @Override
+    public StepExecution start(StepContext context) {
+        return new Execution(this, context);
+    }
+
+    private static final class Execution extends EngineStepExecution<Map<String, Object>> {
+        private static final long serialVersionUID = 1L;
+        private final transient CriuMigrateStep step;
+
+        Execution(CriuMigrateStep step, StepContext context) {
+            super(context);
+            this.step = step;
+        }
+
+        @Override
+        protected Map<String, Object> perform(Run<?, ?> build, TaskListener listener, BuildLogListener log)
+                throws Exception {
+            HostAddress from = hostArgument("from", step.from);
+            HostAddress to = hostArgument("to", step.to);
+            MigrationSpec spec = MigrationSpec.builder(from, to, step.pid)
+                    .imagesDir(step.imagesDir)
+                    .tmpfsSize(step.tmpfsSize)
+                    .tcpEstablished(step.tcpEstablished)
+                    .shellJob(step.shellJob)
+                    .dryRun(step.dryRun)
+                    .timeout(timeoutArgument(step.timeout))
+                    .build();
+            SshSettings settings = step.sshSettings(build, listener);
+            MigrationReportAction report = MigrationReportAction.of(build);
+            MigrationReport result;
+            try {
+                result = withEngine(settings, log, engine -> engine.migrate(spec));
+            } catch (Exception e) {
+                MigrationRecord record = new MigrationRecord(from.toString(), step.pid, to.toString());
+                record.addPhases(log.phases());
+                record.finish(outcomeOf(e), true, false);
+                report.add(record);
+                throw e;
+            }
+            MigrationRecord record = new MigrationRecord(result.from(), result.pid(), result.to());
+            record.addPhases(log.phases());
+            record.setMemory(result.frozenMillis(), result.pages(), result.bytes(), result.megabytesPerSecond());
+            record.restored(result.to(), result.restoredPid());
+            record.finish(result.dryRun() ? Messages.Record_DryRun() : Messages.Record_Migrated(), false, false);
+            report.add(record);
+            listener.getLogger().print(result.toText());
+            return result.toMap();
+        }
+    }
+
+    @Extension
+    public static final class DescriptorImpl extends CriuStepDescriptor {
+        @Override
+        public String getFunctionName() {
+            return "criuMigrate";
+        }
+
+        @NonNull
+        @Override
+        public String getDisplayName() {
+            return Messages.CriuMigrateStep_DisplayName();
+        }
+
+        @Override
+        public String argumentsToString(@NonNull Map<String, Object> namedArgs) {
+            return namedArgs.get("from") instanceof CharSequence from && namedArgs.get("to") instanceof CharSequence to
+                    ? Messages.CriuMigrateStep_Arguments(String.valueOf(namedArgs.get("pid")), from, to)
+                    : null;
+        }
+
+        public FormValidation doCheckFrom(@QueryParameter String value) {
+            return checkHost(value);
+        }
+
+        public FormValidation doCheckTo(@QueryParameter String value) {
+            return checkHost(value);
+        }
+
+        public FormValidation doCheckPid(@QueryParameter int value) {
+            return checkPid(value);
+        }
+
+        public FormValidation doCheckTimeout(@QueryParameter int value) {
+            return checkTimeout(value);
+        }
+    }
+}

@@ -1,0 +1,154 @@
+package dev.criumigration.jenkins;
+
+import dev.criumigration.migration.PageServerInfo;
+import dev.criumigration.migration.PageServerSpec;
+import dev.criumigration.migration.SshSettings;
+import dev.criumigration.migration.ssh.HostAddress;
+import edu.umd.cs.findbugs.annotations.NonNull;
+import hudson.Extension;
+import hudson.Util;
+import hudson.model.Run;
+import hudson.model.TaskListener;
+import hudson.util.FormValidation;
+import java.util.Map;
+import org.jenkinsci.plugins.workflow.steps.StepContext;
+import org.jenkinsci.plugins.workflow.steps.StepExecution;
+import org.kohsuke.stapler.DataBoundConstructor;
+import org.kohsuke.stapler.DataBoundSetter;
+import org.kohsuke.stapler.QueryParameter;
+
+/**
+ * {@code criuPageServer}: starts a CRIU page server on a tmpfs on the destination and returns a map
+ * describing it, for {@code criuDump}'s {@code pageServer} argument.
+ */
+public final class CriuPageServerStep extends CriuStep {
+    private final String host;
+    private String imagesDir;
+    private String tmpfsSize;
+    private int port;
+    private String address;
+    private int timeout;
+
+    @DataBoundConstructor
+    public CriuPageServerStep(String host, String credentialsId) {
+        super(credentialsId);
+        this.host = Util.fixEmptyAndTrim(host);
+    }
+
+    public String getHost() {
+        return host;
+    }
+
+    public String getImagesDir() {
+        return imagesDir;
+    }
+
+    @DataBoundSetter
+    public void setImagesDir(String imagesDir) {
+        this.imagesDir = Util.fixEmptyAndTrim(imagesDir);
+    }
+
+    public String getTmpfsSize() {
+        return tmpfsSize;
+    }
+
+    @DataBoundSetter
+    public void setTmpfsSize(String tmpfsSize) {
+        this.tmpfsSize = Util.fixEmptyAndTrim(tmpfsSize);
+    }
+
+    public int getPort() {
+        return port;
+    }
+
+    @DataBoundSetter
+    public void setPort(int port) {
+        this.port = port;
+    }
+
+    public String getAddress() {
+        return address;
+    }
+
+    @DataBoundSetter
+    public void setAddress(String address) {
+        this.address = Util.fixEmptyAndTrim(address);
+    }
+
+    public int getTimeout() {
+        return timeout;
+    }
+
+    @DataBoundSetter
+    public void setTimeout(int timeout) {
+        this.timeout = timeout;
+    }
+
+    @Override
+    public StepExecution start(StepContext context) {
+        return new Execution(this, context);
+    }
+
+    private static final class Execution extends EngineStepExecution<Map<String, Object>> {
+        private static final long serialVersionUID = 1L;
+        private final transient CriuPageServerStep step;
+
+        Execution(CriuPageServerStep step, StepContext context) {
+            super(context);
+            this.step = step;
+        }
+
+        @Override
+        protected Map<String, Object> perform(Run<?, ?> build, TaskListener listener, BuildLogListener log)
+                throws Exception {
+            HostAddress destination = hostArgument("host", step.host);
+            PageServerSpec spec = PageServerSpec.builder()
+                    .imagesDir(step.imagesDir)
+                    .tmpfsSize(step.tmpfsSize)
+                    .address(step.address)
+                    .port(step.port)
+                    .timeout(timeoutArgument(step.timeout))
+                    .build();
+            SshSettings settings = step.sshSettings(build, listener);
+            PageServerInfo server = withEngine(settings, log, engine -> engine.startPageServer(destination, spec));
+            listener.getLogger().println(server.tmpfsMounted()
+                    ? Messages.CriuPageServerStep_SummaryTmpfs(server.host(), server.address(),
+                            String.valueOf(server.port()), String.valueOf(server.pid()), server.imagesDir(),
+                            server.tmpfsSize())
+                    : Messages.CriuPageServerStep_Summary(server.host(), server.address(),
+                            String.valueOf(server.port()), String.valueOf(server.pid()), server.imagesDir()));
+            return server.toMap();
+        }
+    }
+
+    @Extension
+    public static final class DescriptorImpl extends CriuStepDescriptor {
+        @Override
+        public String getFunctionName() {
+            return "criuPageServer";
+        }
+
+        @NonNull
+        @Override
+        public String getDisplayName() {
+            return Messages.CriuPageServerStep_DisplayName();
+        }
+
+        @Override
+        public String argumentsToString(@NonNull Map<String, Object> namedArgs) {
+            return namedArgs.get("host") instanceof CharSequence host ? host.toString() : null;
+        }
+
+        public FormValidation doCheckHost(@QueryParameter String value) {
+            return checkHost(value);
+        }
+
+        public FormValidation doCheckPort(@QueryParameter int value) {
+            return value >= 0 && value <= 65535 ? FormValidation.ok() : FormValidation.error(Messages.CriuPageServerStep_BadPort());
+        }
+
+        public FormValidation doCheckTimeout(@QueryParameter int value) {
+            return checkTimeout(value);
+        }
+    }
+}
