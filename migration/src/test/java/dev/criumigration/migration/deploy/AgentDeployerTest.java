@@ -81,14 +81,16 @@ class AgentDeployerTest {
             FileTime uploadedAt = Files.getLastModifiedTime(deployed);
             Files.setLastModifiedTime(deployed, FileTime.fromMillis(uploadedAt.toMillis() - 60_000));
             FileTime backdated = Files.getLastModifiedTime(deployed);
-            AgentDeployer.DeployedAgent second = deployer.deploy(remote);
+            // Each engine has a deployer of its own, which probes a host once: a new one checks again.
+            AgentDeployer.DeployedAgent second = new AgentDeployer(listener::log).deploy(remote);
             assertFalse(second.uploaded());
             assertEquals(backdated, Files.getLastModifiedTime(deployed), "an intact jar is not rewritten");
 
             byte[] damaged = jar.bytes().clone();
             damaged[damaged.length / 2] ^= 0x5a;
             Files.write(deployed, damaged);
-            AgentDeployer.DeployedAgent third = deployer.deploy(remote);
+            assertFalse(deployer.deploy(remote).uploaded(), "a deployer trusts its first check of a host");
+            AgentDeployer.DeployedAgent third = new AgentDeployer(listener::log).deploy(remote);
             assertTrue(third.uploaded());
             assertArrayEquals(jar.bytes(), Files.readAllBytes(deployed));
             assertTrue(listener.logs.stream().anyMatch(line -> line.contains("is damaged")), listener.logs.toString());
