@@ -32,6 +32,7 @@ public final class CriuMigrateStep extends CriuStep {
     private boolean shellJob;
     private boolean dryRun;
     private int timeout;
+    private boolean tls = true;
 
     @DataBoundConstructor
     public CriuMigrateStep(String from, String to, String credentialsId, int pid) {
@@ -107,6 +108,16 @@ public final class CriuMigrateStep extends CriuStep {
         this.timeout = timeout;
     }
 
+    /** Whether the page stream is encrypted with CRIU's TLS; {@code tls: false} is the explicit opt-out. */
+    public boolean isTls() {
+        return tls;
+    }
+
+    @DataBoundSetter
+    public void setTls(boolean tls) {
+        this.tls = tls;
+    }
+
     @Override
     public StepExecution start(StepContext context) {
         return new Execution(this, context);
@@ -133,6 +144,7 @@ public final class CriuMigrateStep extends CriuStep {
                     .shellJob(step.shellJob)
                     .dryRun(step.dryRun)
                     .timeout(timeoutArgument(step.timeout))
+                    .tls(step.tls)
                     .build();
             SshSettings settings = step.sshSettings(build, listener);
             MigrationReportAction report = MigrationReportAction.of(build);

@@ -28,6 +28,7 @@ public final class CriuPageServerStep extends CriuStep {
     private int port;
     private String address;
     private int timeout;
+    private boolean tls = true;
 
     @DataBoundConstructor
     public CriuPageServerStep(String host, String credentialsId) {
@@ -84,6 +85,16 @@ public final class CriuPageServerStep extends CriuStep {
         this.timeout = timeout;
     }
 
+    /** Whether the page stream is encrypted with CRIU's TLS; {@code tls: false} is the explicit opt-out. */
+    public boolean isTls() {
+        return tls;
+    }
+
+    @DataBoundSetter
+    public void setTls(boolean tls) {
+        this.tls = tls;
+    }
+
     @Override
     public StepExecution start(StepContext context) {
         return new Execution(this, context);
@@ -108,6 +119,7 @@ public final class CriuPageServerStep extends CriuStep {
                     .address(step.address)
                     .port(step.port)
                     .timeout(timeoutArgument(step.timeout))
+                    .tls(step.tls)
                     .build();
             SshSettings settings = step.sshSettings(build, listener);
             PageServerInfo server = withEngine(settings, log, engine -> engine.startPageServer(destination, spec));

@@ -60,11 +60,12 @@ class CriuStepsFormTest {
         migrate.setSudo(true);
         migrate.setTcpEstablished(true);
         migrate.setTimeout(600);
+        migrate.setTls(false);
         migrate.setTmpfsSize("2G");
         snippets.assertRoundTrip(migrate, "criuMigrate agentDir: '/opt/criu-agent', credentialsId: 'criu-ssh', "
                 + "dryRun: true, from: 'a.example.com', hostKeyVerification: manuallyProvidedKey('" + KEY + "'), "
                 + "imagesDir: '/srv/criu', pid: 4242, shellJob: true, sudo: true, tcpEstablished: true, "
-                + "timeout: 600, tmpfsSize: '2G', to: 'b.example.com'");
+                + "timeout: 600, tls: false, tmpfsSize: '2G', to: 'b.example.com'");
 
         CriuPageServerStep pageServer = new CriuPageServerStep("dest.example.com", "criu-ssh");
         pageServer.setAddress("10.0.0.2");
