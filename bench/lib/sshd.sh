@@ -94,7 +94,9 @@ ensure_migrate_jar() {
 }
 
 deploy_agents() {
-  MIGRATE_OPTIONS=(-i "$SSH_DIR/client_key" --known-hosts "$SSH_DIR/known_hosts" --agent-dir "$1" --images-dir "$2")
+  # IMAGES_DIR is the agents' images base too: the migrations' directories go under it.
+  MIGRATE_OPTIONS=(-i "$SSH_DIR/client_key" --known-hosts "$SSH_DIR/known_hosts" --agent-dir "$1"
+    --images-base "$2" --images-dir "$2/migrations")
   log "deploying the agent to both hosts (an untimed dry run)"
   local pid
   start_workload "$SSH_DIR/dry-run.log" 16M 1
