@@ -80,6 +80,9 @@ public final class PageServerOperation implements Operation<PageServerResult> {
     Settings settings = settings(context.imagesBase());
     PageStreamTls.check(request.getTls(), request.getTlsPem(), true);
     context.criu().binary();  // no CRIU: say so before anything is made
+    // Before a detached copy starts: a copy that fails is cleaned up after, which must never touch a
+    // directory that another page server or migration is using.
+    refuseBusy(settings.dir());
     if (request.getDetach()) {
       return DetachedPageServer.start(request, context);
     }
@@ -238,23 +241,36 @@ public final class PageServerOperation implements Operation<PageServerResult> {
    * The directory must be new, empty, or the agent's with nothing running in it: a page server
    * writing into a directory of older images would mix two dumps.
    */
+  /** Refuses a directory where a page server runs, or that holds files: a page server starts empty. */
+  private static void refuseBusy(Path dir) throws AgentException {
+    Optional<WorkDir> existing = WorkDir.existing(dir);
+    if (existing.isEmpty()) {
+      return;
+    }
+    Optional<PageServerRecord> previous = existing.get().pageServer();
+    if (previous.isPresent() && ProcessRefs.alive(previous.get().getSupervisor())
+        && previous.get().getStatus().getState() == PageServerStatus.State.RUNNING) {
+      throw AgentException.usage("a page server already runs in " + dir + " (pid "
+          + previous.get().getPageServer().getPid() + ")", "use another directory, or stop it with criu-agent cleanup");
+    }
+    try {
+      if (!existing.get().files().isEmpty()) {
+        throw AgentException.usage(dir + " is not empty",
+            "give a new or empty directory; remove the agent's earlier images with criu-agent cleanup --images-dir " + dir);
+      }
+    } catch (IOException e) {
+      throw AgentException.of(ErrorKind.IO, "cannot read " + dir + ": " + e.getMessage(), "");
+    }
+  }
+
   private static WorkDir prepare(Settings settings, OperationListener listener)
       throws AgentException, InterruptedException {
     Path dir = settings.dir();
+    refuseBusy(dir);
     Optional<WorkDir> existing = WorkDir.existing(dir);
     boolean ourTmpfs = false;
     if (existing.isPresent()) {
-      Optional<PageServerRecord> previous = existing.get().pageServer();
-      if (previous.isPresent() && ProcessRefs.alive(previous.get().getSupervisor())
-          && previous.get().getStatus().getState() == PageServerStatus.State.RUNNING) {
-        throw AgentException.usage("a page server already runs in " + dir + " (pid "
-            + previous.get().getPageServer().getPid() + ")", "use another directory, or stop it with criu-agent cleanup");
-      }
       try {
-        if (!existing.get().files().isEmpty()) {
-          throw AgentException.usage(dir + " is not empty",
-              "give a new or empty directory; remove the agent's earlier images with criu-agent cleanup --images-dir " + dir);
-        }
         ourTmpfs = existing.get().record().getTmpfsMounted() && Mounts.isTmpfsMountPoint(dir);
       } catch (IOException e) {
         throw AgentException.of(ErrorKind.IO, "cannot read " + dir + ": " + e.getMessage(), "");

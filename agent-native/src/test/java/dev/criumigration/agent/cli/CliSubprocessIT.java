@@ -241,6 +241,29 @@ class CliSubprocessIT {
   }
 
   @Test
+  void aSecondPageServerInABusyDirectoryIsRefusedAndTheFirstRunsOn() throws Exception {
+    Path images = dir.resolve("busy");
+    Run first = agent("page-server", "--images-dir", images.toString(), "--tmpfs-size", "64M", "--detach", "--json");
+    assertEquals(0, first.exit(), first.err() + first.out());
+    int port = CliTest.singleJsonDocument(first.out(), PageServerResult.newBuilder()).getPort();
+    try {
+      // A deadline too short for a detached copy to answer: a copy that times out is cleaned up after,
+      // which must never touch the directory of another page server. It is refused before it starts.
+      Run second = agent("page-server", "--images-dir", images.toString(), "--tmpfs-size", "64M", "--detach",
+          "--timeout", "100ms");
+      assertEquals(2, second.exit(), second.err());
+      assertTrue(second.err().contains("a page server already runs in " + images), second.err());
+      Run status = agent("page-server-status", "--images-dir", images.toString());
+      assertTrue(status.out().startsWith("running"), status.out());
+      assertTrue(Files.readString(Path.of("/proc/self/mountinfo")).contains(" " + images + " "), "still mounted");
+    } finally {
+      assertEquals(0, agent("cleanup", "--images-dir", images.toString()).exit());
+    }
+    assertNotMounted(images);
+    assertNotListening(port);
+  }
+
+  @Test
   void aTmpfsTooSmallFailsTheDumpAndTheSourceRunsOn() throws Exception {
     Path source = dir.resolve("source");
     Path destination = dir.resolve("destination");
