@@ -99,8 +99,9 @@ public final class DumpOperation implements Operation<DumpResult> {
     } catch (IOException e) {
       releaseNetworkLock(pid, ownNetwork, log, context);
       boolean resumed = SourceProcess.resumeWhatIsStopped(pid, tree, context.listener());
-      throw AgentException.of(ErrorKind.IO, notifications.aborted != null ? notifications.aborted
-          : "talking to CRIU failed: " + e.getMessage(), "").withSourceResumed(resumed);
+      throw AgentException.of(notifications.aborted != null ? notifications.abortKind : ErrorKind.IO,
+          notifications.aborted != null ? notifications.aborted : "talking to CRIU failed: " + e.getMessage(), "")
+          .withSourceResumed(resumed);
     } finally {
       PageStreamTls.remove(work);  // CRIU has read them; the key need not wait for the cleanup
       work.recordCreatedSince(before);
@@ -236,8 +237,9 @@ public final class DumpOperation implements Operation<DumpResult> {
         decision = Optional.empty();
       } finally {
         watchdog.interrupt();
+        awaitEnd(watchdog);
       }
-      // A cancel that raced with the answer must not interrupt the rest of CRIU's call.
+      // A cancel or the watchdog that raced with the answer must not interrupt the rest of CRIU's call.
       Thread.interrupted();
       if (context.cancellation().isCancelled()) {
         return abort(ErrorKind.CANCELLED, "the dump was cancelled at the commit point ("
@@ -254,6 +256,17 @@ public final class DumpOperation implements Operation<DumpResult> {
       }
       context.listener().progress(progress("committed: CRIU ends the source", started));
       return true;
+    }
+
+    /** Joins {@code thread}; an interrupt meanwhile is cleared by the caller anyway. */
+    private static void awaitEnd(Thread thread) {
+      while (thread.isAlive()) {
+        try {
+          thread.join();
+        } catch (InterruptedException raced) {
+          // the watchdog's own interrupt of this thread, or a cancel: both are handled after
+        }
+      }
     }
 
     /**
