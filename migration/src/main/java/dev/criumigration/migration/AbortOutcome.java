@@ -9,8 +9,9 @@ public enum AbortOutcome {
     /** The source was asked to resume but could not be confirmed running (see the warnings). */
     SOURCE_NOT_CONFIRMED,
     /**
-     * The source was already gone: the restore step had killed it, so the restored tree is the only
-     * copy and was left running; only the images were removed.
+     * The source was already gone and the tree restored from the page server's images runs: the
+     * restore step had finished the migration, so the restored tree, the only copy, was left running;
+     * only the images were removed.
      */
     ALREADY_MIGRATED
 }

@@ -297,13 +297,25 @@ public final class MigrationEngine implements AutoCloseable {
                 // Past the commit: the destination runs the tree; only clean-up failed.
                 throw failure;
             }
-            if (failure.phase() == Phase.COMMIT && restoredPid > 0 && !sourceExists(source, dump.pid())) {
+            SourceState sourceState = failure.phase() == Phase.COMMIT && restoredPid > 0
+                    ? sourceState(source, dump.pid()) : SourceState.EXISTS;
+            if (sourceState == SourceState.GONE) {
                 // The kill went through but its answer was lost: the destination's copy is the only one.
                 listener.warning("the source tree " + dump.pid() + " is gone and " + destination + " runs it as PID "
                         + restoredPid + ": the migration went through, only the confirmation was lost");
                 cleanup(dst, destination, imagesDir);
                 cleanup(src, source, dump.imagesDir());
                 throw failure;
+            }
+            if (sourceState == SourceState.UNKNOWN) {
+                // The kill may have gone through, making the restored copy the only one: it stays. The
+                // source, if it still exists, stays stopped (leave_stopped): one copy runs either way.
+                throw new MigrationException(Phase.COMMIT, failure.kind(), failure.getMessage() + "; whether the "
+                        + "source tree was killed cannot be told, so the tree restored on " + destination + " (PID "
+                        + restoredPid + ") runs on and the source, if it still exists, stays stopped",
+                        "once " + source + " answers, keep the restored copy with: criu-migrate kill --from " + source
+                        + " --pid " + dump.pid() + " (or give the migration up with criu-migrate abort)", false,
+                        List.of(), failure);
             }
             killRestoredTree(dst, destination, restoredPid);
             cleanup(dst, destination, imagesDir);
@@ -330,7 +342,8 @@ public final class MigrationEngine implements AutoCloseable {
         boolean dumpStarted;
         boolean frozen;
         int restoredPid;
-        boolean committed;
+        /** Read by the dump's completion, on the agent's reader thread. */
+        volatile boolean committed;
         final AtomicLongArray pagesAndBytes = new AtomicLongArray(2);
     }
 
@@ -412,6 +425,14 @@ public final class MigrationEngine implements AutoCloseable {
             failWith(p.dumpCall, frozen, "the dump finished without stopping at the commit point");
             p.dumpAgent.await(frozen, p.dumpCall);
             p.frozen = true;
+            // A dump that ends before the commit has resumed the source: whatever the destination is
+            // doing for this migration stops at once, not at the next phase's start.
+            AgentSession dst = p.dst;
+            p.dumpCall.result().whenComplete((result, error) -> {
+                if (!p.committed) {
+                    dst.agents().forEach(RemoteAgent::cancelCalls);
+                }
+            });
             run.end();
 
             run.begin(Phase.COPY_IMAGES);
@@ -466,7 +487,9 @@ public final class MigrationEngine implements AutoCloseable {
                     preflight.tree().pids().size()), preflight.criuVersions(), preflight.cpuCheck(),
                     preflight.tmpfsSize(), warnings, spec.tls());
         } catch (MigrationException | RuntimeException e) {
-            throw rollback(run, p, spec, dumpDir, pagesDir, failure(run, e));
+            // The dump ending first is the cause, also of a destination call it cancelled.
+            MigrationException dumpEnded = p.frozen && !p.committed ? dumpEnded(p, spec) : null;
+            throw rollback(run, p, spec, dumpDir, pagesDir, failure(run, dumpEnded != null ? dumpEnded : e));
         } finally {
             close(p.src);
             close(p.dst);
@@ -522,20 +545,27 @@ public final class MigrationEngine implements AutoCloseable {
      * CRIU or its agent gone) has resumed it: nothing may be restored or committed any more.
      */
     private static void requireFrozen(Progress p, MigrationSpec spec) throws MigrationException {
+        MigrationException ended = dumpEnded(p, spec);
+        if (ended != null) {
+            throw ended;
+        }
+    }
+
+    /** Why the dump has ended before the commit, or null while it waits at the commit point. */
+    private static MigrationException dumpEnded(Progress p, MigrationSpec spec) {
         if (!p.dumpCall.result().isDone()) {
-            return;
+            return null;
         }
         try {
             p.dumpCall.result().join();
-        } catch (java.util.concurrent.CompletionException e) {
+        } catch (java.util.concurrent.CompletionException | java.util.concurrent.CancellationException e) {
             if (e.getCause() instanceof MigrationException failure) {
-                throw new MigrationException(null, failure.kind(), "the dump ended before the commit: "
+                return new MigrationException(null, failure.kind(), "the dump ended before the commit: "
                         + failure.getMessage(), failure.hint(), failure.sourceResumed(), failure.criuLogExcerpt(),
                         failure);
             }
         }
-        throw new MigrationException(null, Kind.REMOTE, "the dump on " + spec.from() + " ended before the commit",
-                "");
+        return new MigrationException(null, Kind.REMOTE, "the dump on " + spec.from() + " ended before the commit", "");
     }
 
     /**
@@ -580,7 +610,9 @@ public final class MigrationEngine implements AutoCloseable {
      * images (a restore step that did not finish), stops the page server and removes its images, and
      * only then resumes the source that {@code dump} left stopped (never two copies). When the source is
      * already gone, the restore step had finished the migration: the restored tree is left running and
-     * only the images are removed. {@code dump} may be null (only a page server was started).
+     * only the images are removed - unless no restored tree runs, when the images may be the tree's last
+     * copy: then nothing is removed and the abort fails. When the source cannot be reached, nothing is
+     * changed. {@code dump} may be null (only a page server was started).
      */
     public AbortOutcome abort(PageServerInfo pageServer, DumpInfo dump) throws MigrationException {
         PageServerInfo server = dump != null ? dump.pageServer() : pageServer;
@@ -603,10 +635,16 @@ public final class MigrationEngine implements AutoCloseable {
             cleanup(null, pageServerHost, server.imagesDir(), false);
             return AbortOutcome.PAGE_SERVER_REMOVED;
         }
-        if (!sourceExists(source, dump.pid())) {
+        SourceState sourceState = sourceState(source, dump.pid());
+        if (sourceState == SourceState.UNKNOWN) {
+            throw new MigrationException(null, Kind.CONNECT, "cannot tell whether the source tree " + dump.pid()
+                    + " on " + source + " still exists: nothing was changed", "run the abort again once " + source
+                    + " answers");
+        }
+        if (sourceState == SourceState.GONE) {
+            removeMigratedImages(pageServerHost, server.imagesDir(), source, dump);
             listener.warning("the source tree " + dump.pid() + " on " + source + " is gone: the restore step had "
                     + "finished the migration, so the tree restored on " + pageServerHost + " stays");
-            cleanup(null, pageServerHost, server.imagesDir(), false);
             cleanup(null, source, dump.imagesDir());
             return AbortOutcome.ALREADY_MIGRATED;
         }
@@ -622,15 +660,42 @@ public final class MigrationEngine implements AutoCloseable {
         return runs ? AbortOutcome.SOURCE_RESUMED : AbortOutcome.SOURCE_NOT_CONFIRMED;
     }
 
-    /** Whether the tree's root still exists (running or stopped) on the host; true when that cannot be told. */
-    private boolean sourceExists(HostAddress source, int pid) {
+    /**
+     * Removes the page server's images of a migration whose source is gone, but only if the tree
+     * restored from them runs: otherwise they may be the tree's last copy, and both hosts keep theirs.
+     */
+    private void removeMigratedImages(HostAddress host, String imagesDir, HostAddress source, DumpInfo dump)
+            throws MigrationException {
+        try {
+            onHost(null, host, s -> s.callWhateverHappened(AgentRequest.newBuilder().setCleanup(CleanupRequest
+                    .newBuilder().setImagesDir(imagesDir).setOnlyIfRestoredRuns(true)), ROLLBACK_STEP));
+        } catch (MigrationException e) {
+            if (e.kind() != Kind.USAGE) {
+                throw e;
+            }
+            throw new MigrationException(null, Kind.REMOTE, "the source tree " + dump.pid() + " on " + source
+                    + " is gone, but no tree restored from " + imagesDir + " runs on " + host + ": the images there "
+                    + "and in " + dump.imagesDir() + " on " + source + " are kept, as they may be the tree's last copy",
+                    "look at them with criu-agent images --images-dir " + imagesDir + " on " + host + "; remove them "
+                    + "with criu-agent cleanup --images-dir DIR on each host once nothing needs them");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new MigrationException(null, Kind.CANCELLED, "interrupted while removing " + imagesDir, "");
+        }
+    }
+
+    /** What a look at the source tree's root found. */
+    private enum SourceState { EXISTS, GONE, UNKNOWN }
+
+    /** Whether the tree's root still exists (running or stopped) on the host, or that it cannot be told. */
+    private SourceState sourceState(HostAddress source, int pid) {
         try (RemoteHost probe = ssh.connect(source)) {
             char state = HostProbe.state(probe, pid);
-            return state != 0 && state != 'Z' && state != 'X';
+            return state != 0 && state != 'Z' && state != 'X' ? SourceState.EXISTS : SourceState.GONE;
         } catch (MigrationException e) {
             listener.warning("cannot tell whether the source tree " + pid + " on " + source + " still exists: "
                     + e.getMessage());
-            return true;
+            return SourceState.UNKNOWN;
         }
     }
 

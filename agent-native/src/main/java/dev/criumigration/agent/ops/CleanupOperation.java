@@ -49,6 +49,14 @@ public final class CleanupOperation implements Operation<CleanupResult> {
       throw AgentException.usage(dir + " holds no record of criu-agent: nothing was removed",
           "cleanup removes only what the agent made; remove other directories yourself");
     }
+    if (request.getKillRestored() && request.getOnlyIfRestoredRuns()) {
+      throw AgentException.usage("kill_restored and only_if_restored_runs contradict each other", "ask for one");
+    }
+    if (request.getOnlyIfRestoredRuns() && restoredRoot(dir).isEmpty()) {
+      throw AgentException.usage("no tree restored from " + dir + " runs, so its images may be the tree's last copy: "
+          + "nothing was removed", "restore from them, or remove them with criu-agent cleanup --images-dir " + dir
+          + " once nothing needs them");
+    }
     if (request.getKillRestored()) {
       killRestored(dir, context.listener(), result);
     }
@@ -56,14 +64,23 @@ public final class CleanupOperation implements Operation<CleanupResult> {
     return result.build();
   }
 
-  /** Ends the tree restored from {@code dir}, if it still runs (the very process: its start time matches). */
-  private static void killRestored(Path dir, OperationListener listener, CleanupResult.Builder result)
-      throws AgentException, InterruptedException {
+  /** The root of the tree restored from {@code dir}, if it still runs (the very process: its start time matches). */
+  private static Optional<Integer> restoredRoot(Path dir) throws AgentException {
     Optional<WorkDir> work = WorkDir.existing(dir);
     if (work.isEmpty() || !work.get().record().hasRestored() || !ProcessRefs.alive(work.get().record().getRestored())) {
+      return Optional.empty();
+    }
+    return Optional.of(work.get().record().getRestored().getPid());
+  }
+
+  /** Ends the tree restored from {@code dir}, if it still runs. */
+  private static void killRestored(Path dir, OperationListener listener, CleanupResult.Builder result)
+      throws AgentException, InterruptedException {
+    Optional<Integer> root = restoredRoot(dir);
+    if (root.isEmpty()) {
       return;
     }
-    int pid = work.get().record().getRestored().getPid();
+    int pid = root.get();
     try {
       Processes.killTree(pid);
     } catch (IOException e) {

@@ -65,4 +65,51 @@ class ThreeStepTest extends TwoHosts {
         assertEquals(before.checksum(), after.checksum());
         assertNothingLeft();
     }
+
+    /**
+     * The stopped source dies some other way (OOM, a hand) before any restore: an abort must not take
+     * the source's absence for a finished migration and remove the images, the tree's last copy.
+     */
+    @Test
+    void abortKeepsTheImagesWhenTheSourceDiedWithoutARestoredCopy() throws Exception {
+        Workload workload = workload("8M", 0);
+        PageServerInfo pageServer = startPageServer("64M");
+        DumpInfo dump;
+        try (MigrationEngine engine = engine(new RecordingListener())) {
+            dump = engine.dump(from(), DumpSpec.of(workload.rootPid()), pageServer);
+        }
+        Procs.signal(workload.rootPid(), "KILL");
+        long until = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (Procs.state(workload.rootPid()) != 0 && System.nanoTime() < until) {
+            Thread.sleep(100);
+        }
+
+        try {
+            MigrationException refused;
+            try (MigrationEngine engine = engine(new RecordingListener())) {
+                refused = assertThrows(MigrationException.class, () -> engine.abort(pageServer, dump));
+            }
+            assertEquals(Kind.REMOTE, refused.kind(), refused.describe());
+            assertTrue(refused.getMessage().contains("may be the tree's last copy"), refused.getMessage());
+            try (Stream<Path> files = Files.list(Path.of(pageServer.imagesDir()))) {
+                assertTrue(files.anyMatch(f -> f.getFileName().toString().startsWith("pages-")), "the pages are kept");
+            }
+            assertTrue(Files.exists(Path.of(dump.imagesDir()).resolve("inventory.img")), "the dump's images are kept");
+        } finally {
+            // As the error says: remove them with the agent once nothing needs them.
+            for (String dir : List.of(pageServer.imagesDir(), dump.imagesDir())) {
+                String javaCommand = ProcessHandle.current().info().command().orElse("java");
+                Process cleanup = new ProcessBuilder(javaCommand, "-jar", deployedAgentJar().toString(), "cleanup",
+                        "--images-base", stateDir.toString(), "--images-dir", dir).inheritIO().start();
+                assertTrue(cleanup.waitFor(60, java.util.concurrent.TimeUnit.SECONDS) && cleanup.exitValue() == 0);
+            }
+        }
+        assertNothingLeft();
+    }
+
+    private static Path deployedAgentJar() throws Exception {
+        try (Stream<Path> jars = Files.list(agentDir)) {
+            return jars.filter(f -> f.getFileName().toString().endsWith(".jar")).findFirst().orElseThrow();
+        }
+    }
 }
