@@ -29,12 +29,14 @@ public record PageServerSpec(String imagesDir, String tmpfsSize, String address,
         if (address != null && address.isBlank()) {
             address = null;
         }
-        if (address != null && !address.matches("[0-9.]+|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*")) {
+        // The agent's form: IPv4 dotted, IPv6 in hex (no dotted tail).
+        if (address != null && !address.matches("[0-9.]+|[0-9A-Fa-f:]*:[0-9A-Fa-f:]*")) {
             throw new UsageException("page server address '" + Paths.printable(address) + "' is not an IP address: "
                     + "give the address of the destination that the source connects to (CRIU binds to an address, "
                     + "not a name)");
         }
-        if (address != null && (address.equals("0.0.0.0") || address.matches("[0:]+"))) {
+        if (address != null && (address.equals("0.0.0.0") || address.matches("[0:]+")
+                || address.toLowerCase(java.util.Locale.ROOT).matches("[0:]*:ffff:0{1,4}:0{1,4}"))) {
             throw new UsageException("page server address " + address + " would listen on every interface: give the "
                     + "one address of the destination that the source connects to");
         }

@@ -15,8 +15,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 
 /**
  * Bad input to criu-migrate, refused before any host is contacted: exit 2, what was wrong and what to
- * write instead, no stack trace, and no marker file that a shell would have made of the input. (With
- * real hosts and their SSH logs: {@code it.BadInputOnHostsTest}.)
+ * write instead, no stack trace, and no marker file that a local shell would have made of the input.
+ * The hosts here accept no SSH at all; input that reaches real hosts, with their SSH logs checked for
+ * logins: {@code it.BadInputOnHostsTest}.
  */
 class BadInputTest {
     @TempDir
@@ -100,6 +101,10 @@ class BadInputTest {
     void pageServerAddressesThatAreNotOneAddress() {
         refused("would listen on every interface", "page-server", "--to", "127.0.0.1", "--state",
                 temp.resolve("s.json").toString(), "--address", "0.0.0.0");
+        refused("would listen on every interface", "page-server", "--to", "127.0.0.1", "--state",
+                temp.resolve("s.json").toString(), "--address", "::ffff:0:0");
+        refused("is not an IP address", "page-server", "--to", "127.0.0.1", "--state",
+                temp.resolve("s.json").toString(), "--address", "::ffff:0.0.0.0");
         refused("is not an IP address", "page-server", "--to", "127.0.0.1", "--state",
                 temp.resolve("s.json").toString(), "--address", "dst;touch " + marker);
     }

@@ -56,7 +56,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  * the Jenkins steps run them). After every one the source runs with its state, or - once the commit
  * went through - the destination does, alone; neither host holds anything of the migration (no
  * mount, listener, images, criu or agent process, stopped process); and the failure names the phase
- * it was noticed in and its cause.
+ * it was noticed in and its cause, and - once the tree was frozen - reports the source resumed.
  *
  * <p>Cells that cannot happen are N/A, with the reason, in {@link #expectation}. Every cell's result
  * goes to {@code target/fault-matrix.md}; the matrix in {@code docs/reliability.md} must match it (run
@@ -310,6 +310,14 @@ class FaultMatrixTest extends TwoHosts {
             if (cell.fault() == Fault.DEADLINE && expected.noticedIn().contains(cell.phase())) {
                 assertEquals(Kind.TIMEOUT, failure.kind(), failure.describe());
             }
+            if (cell.fault() == Fault.TMPFS_FULL && cell.phase() == Phase.PREFLIGHT) {
+                assertEquals(Kind.INCOMPATIBLE, failure.kind(), failure.describe());
+                assertTrue(failure.getMessage().contains("a tmpfs of 4M"), failure.getMessage());
+            }
+            if (cell.phase().compareTo(Phase.DUMP) >= 0) {
+                // The tree was frozen: the failure must say that the source runs again.
+                assertTrue(failure.sourceResumed(), "the failure reports the source resumed: " + failure.describe());
+            }
             assertSourceRunsWithItsState(workload, before);
             noticed = failure.phase().label() + " (" + failure.kind() + "): " + abbreviate(failure.getMessage());
         }
@@ -511,14 +519,18 @@ class FaultMatrixTest extends TwoHosts {
         private void watch(BooleanSupplier attempt, boolean once, String description) {
             Thread watcher = new Thread(() -> {
                 long until = System.nanoTime() + WATCH.toNanos();
-                while (System.nanoTime() < until && !Thread.currentThread().isInterrupted()) {
+                while (System.nanoTime() < until) {
                     if (attempt.getAsBoolean()) {
                         fired(description);
                         if (once) {
                             return;
                         }
                     }
-                    Thread.onSpinWait();
+                    try {
+                        Thread.sleep(1); // a scan of /proc takes longer; spinning would starve the hosts
+                    } catch (InterruptedException phaseOver) {
+                        return;
+                    }
                 }
             }, "fault-watcher");
             watcher.setDaemon(true);
