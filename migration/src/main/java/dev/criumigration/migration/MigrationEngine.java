@@ -342,8 +342,10 @@ public final class MigrationEngine implements AutoCloseable {
         boolean dumpStarted;
         boolean frozen;
         int restoredPid;
-        /** Read by the dump's completion, on the agent's reader thread. */
-        volatile boolean committed;
+        /** Read under the lock of this object by the dump's completion, on the agent's reader thread. */
+        boolean committed;
+        /** Set under the lock of this object: from then on the rollback owns the destination's calls. */
+        boolean rollingBack;
         final AtomicLongArray pagesAndBytes = new AtomicLongArray(2);
     }
 
@@ -429,8 +431,10 @@ public final class MigrationEngine implements AutoCloseable {
             // doing for this migration stops at once, not at the next phase's start.
             AgentSession dst = p.dst;
             p.dumpCall.result().whenComplete((result, error) -> {
-                if (!p.committed) {
-                    dst.agents().forEach(RemoteAgent::cancelCalls);
+                synchronized (p) {
+                    if (!p.committed && !p.rollingBack) {
+                        dst.agents().forEach(RemoteAgent::cancelCalls);
+                    }
                 }
             });
             run.end();
@@ -459,7 +463,9 @@ public final class MigrationEngine implements AutoCloseable {
 
             run.begin(Phase.COMMIT);
             requireFrozen(p, spec);
-            p.committed = true;
+            synchronized (p) {
+                p.committed = true;
+            }
             p.dumpAgent.send(AgentRequest.newBuilder().setDecision(CommitDecision.newBuilder()
                     .setDumpRequestId(p.dumpCall.id()).setCommit(true)));
             DumpResult dump = p.dumpAgent.await(p.dumpCall).getDump();
@@ -498,6 +504,9 @@ public final class MigrationEngine implements AutoCloseable {
 
     private MigrationException rollback(Run run, Progress p, MigrationSpec spec, String dumpDir, String pagesDir,
                                         MigrationException failure) {
+        synchronized (p) {
+            p.rollingBack = true; // the rollback's own calls on the destination are never cancelled
+        }
         if (p.committed && p.restoredPid > 0 && failure.phase() != Phase.COMMIT) {
             // The destination runs the tree and CRIU finished the source; only clean-up failed.
             stopPageServerAgent(p);

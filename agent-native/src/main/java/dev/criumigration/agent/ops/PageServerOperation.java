@@ -241,7 +241,6 @@ public final class PageServerOperation implements Operation<PageServerResult> {
    * The directory must be new, empty, or the agent's with nothing running in it: a page server
    * writing into a directory of older images would mix two dumps.
    */
-  /** Refuses a directory where a page server runs, or that holds files: a page server starts empty. */
   private static void refuseBusy(Path dir) throws AgentException {
     Optional<WorkDir> existing = WorkDir.existing(dir);
     if (existing.isEmpty()) {
