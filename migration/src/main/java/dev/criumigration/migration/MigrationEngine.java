@@ -948,10 +948,10 @@ public final class MigrationEngine implements AutoCloseable {
     private static String readPem(RemoteHost host, String path) throws MigrationException {
         CommandResult result = host.run(List.of("cat", "--", path), true);
         if (!result.ok() || !result.stdout().startsWith("-----BEGIN ")) {
-            throw new MigrationException(Phase.DUMP, Kind.REMOTE, "the page server on " + host + " has no TLS file "
-                    + path + " (" + (result.ok() ? "not PEM" : result.firstErrorLine()) + ")",
-                    "start the page server again (criuPageServer / criu-migrate page-server): it makes the "
-                    + "certificates of its dump");
+            throw new MigrationException(Phase.DUMP, Kind.REMOTE, "the page server on " + host + " is gone: its TLS "
+                    + "file " + path + " cannot be read (" + (result.ok() ? "not PEM" : result.firstErrorLine()) + ")",
+                    "a page server that no dump reaches within its timeout stops and removes itself: start it "
+                    + "again (criuPageServer / criu-migrate page-server) and dump within its timeout");
         }
         return result.stdout();
     }

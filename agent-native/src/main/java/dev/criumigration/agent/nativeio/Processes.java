@@ -32,6 +32,46 @@ public final class Processes {
         return LibC.INSTANCE.kill(pid, 0) == 0 || Native.getLastError() == LibC.EPERM;
     }
 
+    /**
+     * Processes whose command line starts with {@code commandPrefix} and that have a file open, or
+     * their working directory, at or under {@code dir}. Processes that end meanwhile are left out.
+     */
+    public static List<Integer> usingFilesUnder(Path dir, String commandPrefix) throws IOException {
+        Path root = dir.toAbsolutePath().normalize();
+        List<Integer> found = new ArrayList<>();
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(Path.of("/proc"), "[0-9]*")) {
+            for (Path entry : entries) {
+                try {
+                    String command = Files.readString(entry.resolve("cmdline")).replace('\0', ' ');
+                    if (command.startsWith(commandPrefix) && usesFileUnder(entry, root)) {
+                        found.add(Integer.parseInt(entry.getFileName().toString()));
+                    }
+                } catch (IOException gone) {
+                    // it ended, or is not ours to read
+                }
+            }
+        }
+        return found;
+    }
+
+    private static boolean usesFileUnder(Path proc, Path root) throws IOException {
+        if (Files.readSymbolicLink(proc.resolve("cwd")).startsWith(root)) {
+            return true;
+        }
+        try (DirectoryStream<Path> fds = Files.newDirectoryStream(proc.resolve("fd"))) {
+            for (Path fd : fds) {
+                try {
+                    if (Files.readSymbolicLink(fd).startsWith(root)) {
+                        return true;
+                    }
+                } catch (IOException closed) {
+                    // closed meanwhile
+                }
+            }
+        }
+        return false;
+    }
+
     public static boolean isKernelThread(int pid) throws IOException {
         return (Long.parseLong(statFields(pid)[6]) & PF_KTHREAD) != 0;
     }

@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -25,6 +26,8 @@ import java.util.Optional;
  */
 public final class CleanupOperation implements Operation<CleanupResult> {
   private static final Duration SUPERVISOR_EXIT = Duration.ofSeconds(10);
+  /** The process title CRIU gives its page server (setproctitle), whichever way it was started. */
+  private static final String CRIU_PAGE_SERVER_TITLE = "criu: page-server";
 
   private final CleanupRequest request;
 
@@ -109,6 +112,7 @@ public final class CleanupOperation implements Operation<CleanupResult> {
       if (pageServer.isPresent()) {
         stopPageServer(pageServer.get(), listener);
       }
+      stopUnrecordedPageServers(dir, listener);
       WorkDirRecord record = work.record();
       if (record.getTmpfsMounted() && isTmpfsMountPoint(dir)) {
         try {
@@ -145,6 +149,33 @@ public final class CleanupOperation implements Operation<CleanupResult> {
       return Mounts.isTmpfsMountPoint(dir);
     } catch (IOException e) {
       throw AgentException.of(ErrorKind.IO, "cannot tell whether " + dir + " is a mount point: " + e.getMessage(), "");
+    }
+  }
+
+  /**
+   * Kills CRIU page servers working in {@code dir} that no record names: one whose agent was killed
+   * before it could record it would otherwise listen on forever, its tmpfs only detached.
+   */
+  private static void stopUnrecordedPageServers(Path dir, OperationListener listener)
+      throws AgentException, InterruptedException {
+    List<Integer> pids;
+    try {
+      pids = Processes.usingFilesUnder(dir, CRIU_PAGE_SERVER_TITLE);
+    } catch (IOException e) {
+      throw AgentException.of(ErrorKind.IO, "cannot look for page servers working in " + dir + ": " + e.getMessage(),
+          "");
+    }
+    for (int pid : pids) {
+      try {
+        Processes.signal(pid, LibC.SIGKILL);
+      } catch (IOException gone) {
+        continue;
+      }
+      if (!Processes.waitGone(pid, SUPERVISOR_EXIT)) {
+        throw AgentException.of(ErrorKind.IO, "the page server " + pid + " working in " + dir + " did not end",
+            "kill it by hand and run cleanup again");
+      }
+      listener.log("killed page server " + pid + ", which no record named, in " + dir);
     }
   }
 

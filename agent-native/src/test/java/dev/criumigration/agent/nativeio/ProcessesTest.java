@@ -93,6 +93,33 @@ class ProcessesTest {
         return true;
     }
 
+    @Test
+    void processesUsingFilesUnderADirectoryAreFoundByTheirCommandLine() throws Exception {
+        Path inside = java.nio.file.Files.createDirectories(dir.resolve("work/inside"));
+        Path elsewhere = java.nio.file.Files.createDirectories(dir.resolve("elsewhere"));
+        // One with its working directory inside, one with a file open inside, one using neither.
+        Process byCwd = new ProcessBuilder("sleep", "60").directory(inside.toFile()).start();
+        Process byFile = new ProcessBuilder("sh", "-c", "exec sleep 61 3<>inside/held").directory(dir.resolve("work")
+                .toFile()).start();
+        Process outside = new ProcessBuilder("sleep", "62").directory(elsewhere.toFile()).start();
+        try {
+            long until = System.nanoTime() + WAIT.toNanos();
+            List<Integer> found;
+            do {
+                found = Processes.usingFilesUnder(dir.resolve("work"), "sleep");
+                Thread.sleep(20);
+            } while (found.size() < 2 && System.nanoTime() < until);
+            assertTrue(found.contains((int) byCwd.pid()) && found.contains((int) byFile.pid()), found.toString());
+            assertFalse(found.contains((int) outside.pid()), found.toString());
+            assertFalse(Processes.usingFilesUnder(dir.resolve("work"), "sleep 99").contains((int) byCwd.pid()),
+                "only processes whose command line starts with the prefix");
+        } finally {
+            byCwd.destroyForcibly();
+            byFile.destroyForcibly();
+            outside.destroyForcibly();
+        }
+    }
+
     private static boolean awaitNotStopped(int pid) throws IOException, InterruptedException {
         long deadline = System.nanoTime() + WAIT.toNanos();
         while (Processes.state(pid) == 'T') {

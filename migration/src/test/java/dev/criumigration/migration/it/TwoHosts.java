@@ -21,6 +21,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.jar.JarFile;
 import java.util.stream.Stream;
 
@@ -41,6 +42,9 @@ abstract class TwoHosts {
     static Path knownHosts;
     static Path agentDir;
 
+    /** CRIU processes that ran before the hosts started: not this class's to judge. */
+    static Set<Integer> criuBefore;
+
     Path imagesRoot;
     final List<Workload> workloads = new ArrayList<>();
 
@@ -48,6 +52,7 @@ abstract class TwoHosts {
     static void startHosts() throws Exception {
         Gate.requireCriu();
         assertEmbeddedAgentIsCurrent();
+        criuBefore = Set.copyOf(Procs.byComm("criu"));
         keys = ClientKeys.generate();
         source = SshdHost.start("source", keys);
         destination = SshdHost.start("destination", keys);
@@ -160,9 +165,11 @@ abstract class TwoHosts {
                 left.add("detached page server " + pid);
             }
         }
-        for (SshdHost host : new SshdHost[] {source, destination}) {
-            host.descendants().filter(p -> Procs.comm((int) p.pid()).equals("criu"))
-                    .forEach(p -> left.add("criu " + p.pid() + " under the sshd of " + host.address("root")));
+        // Also CRIU that left its host's process tree (a page server orphaned to init, its tmpfs detached).
+        for (int pid : Procs.byComm("criu")) {
+            if (!criuBefore.contains(pid)) {
+                left.add("criu " + pid + " " + Procs.cmdline(pid));
+            }
         }
         return left;
     }
