@@ -42,8 +42,9 @@ abstract class TwoHosts {
     static Path knownHosts;
     static Path agentDir;
 
-    /** CRIU processes that ran before the hosts started: not this class's to judge. */
+    /** CRIU processes and CRIU's nftables lock tables there before the hosts started: not this class's to judge. */
     static Set<Integer> criuBefore;
+    static Set<String> lockTablesBefore;
 
     Path imagesRoot;
     final List<Workload> workloads = new ArrayList<>();
@@ -53,6 +54,7 @@ abstract class TwoHosts {
         Gate.requireCriu();
         assertEmbeddedAgentIsCurrent();
         criuBefore = Set.copyOf(Procs.byComm("criu"));
+        lockTablesBefore = Set.copyOf(criuLockTables());
         keys = ClientKeys.generate();
         source = SshdHost.start("source", keys);
         destination = SshdHost.start("destination", keys);
@@ -171,7 +173,27 @@ abstract class TwoHosts {
                 left.add("criu " + pid + " " + Procs.cmdline(pid));
             }
         }
+        for (String table : criuLockTables()) {
+            if (!lockTablesBefore.contains(table)) {
+                left.add("CRIU's network lock, nftables table " + table + " (in this host's network namespace)");
+            }
+        }
         return left;
+    }
+
+    /** CRIU's network lock tables (inet CRIU-...) in this host's network namespace. */
+    static List<String> criuLockTables() throws IOException {
+        Process nft = new ProcessBuilder("nft", "list", "tables").redirectErrorStream(true).start();
+        String output = new String(nft.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        try {
+            if (!nft.waitFor(10, java.util.concurrent.TimeUnit.SECONDS) || nft.exitValue() != 0) {
+                throw new IOException("nft list tables failed: " + output);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
+        }
+        return output.lines().filter(line -> line.startsWith("table inet CRIU-")).map(line -> line.substring(11)).toList();
     }
 
     static boolean holdsFileUnder(int pid, Path root) {
