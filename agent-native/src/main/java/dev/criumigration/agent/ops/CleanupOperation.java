@@ -43,6 +43,8 @@ public final class CleanupOperation implements Operation<CleanupResult> {
   @Override
   public CleanupResult run(OperationContext context) throws AgentException, InterruptedException {
     Path dir = context.imagesBase().imagesDir(request.getImagesDir());
+    // Whichever directory: the lock of a source that died while stopped has nobody else to end it.
+    NetworkLockRelease.releaseGoneSources(context.listener());
     CleanupResult.Builder result = CleanupResult.newBuilder().setImagesDir(dir.toString());
     if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
       context.listener().log(dir + " does not exist: nothing to clean up");

@@ -7,6 +7,7 @@ import dev.criumigration.agent.criu.rpc.CriuPageServerInfo;
 import dev.criumigration.agent.criu.rpc.CriuReq;
 import dev.criumigration.agent.criu.rpc.CriuReqType;
 import dev.criumigration.agent.images.ImageSet;
+import dev.criumigration.agent.ops.records.ProcessRef;
 import dev.criumigration.agent.ops.records.StoppedSource;
 import dev.criumigration.agent.protocol.CommitDecision;
 import dev.criumigration.agent.protocol.DumpRequest;
@@ -119,9 +120,12 @@ public final class DumpOperation implements Operation<DumpResult> {
       if (!SourceProcess.awaitStopped(pid, Duration.ofSeconds(5))) {
         context.listener().log("process " + pid + " is not stopped although CRIU left it so: did something continue it?");
       }
-      ProcessRefs.of(pid).ifPresent(root -> NetworkLockRelease.rememberStopped(StoppedSource.newBuilder()
-          .setRoot(root).setCriuRunId(NetworkLockRelease.runId(log).orElse("")).setOwnNetworkNamespace(ownNetwork)
-          .setNetworkLock(request.getNetworkLock()).setImagesDir(dir.toString()).build(), context.listener()));
+      Optional<ProcessRef> root = ProcessRefs.of(pid);
+      if (root.isPresent()) {
+        NetworkLockRelease.rememberStopped(StoppedSource.newBuilder().setRoot(root.get())
+            .setCriuRunId(NetworkLockRelease.runId(log).orElse("")).setOwnNetworkNamespace(ownNetwork)
+            .setNetworkLock(request.getNetworkLock()).setImagesDir(dir.toString()).build(), context.listener());
+      }
     } else if (request.getCommitPoint()) {
       // CRIU ended the source but leaves its lock table for a restore on this host; there is none.
       releaseNetworkLock(pid, ownNetwork, log, context);

@@ -93,18 +93,40 @@ final class NetworkLockRelease {
     }
   }
 
+  /**
+   * Forgets the stopped sources that are gone, releasing the lock of those that shared our network
+   * namespace: a source that died while stopped (killed by hand, OOM) leaves CRIU's table behind.
+   * The lock of a source with a namespace of its own ended with it.
+   */
+  static void releaseGoneSources(OperationListener listener) throws InterruptedException {
+    List<Path> records;
+    try (var files = Files.list(STOPPED)) {
+      records = files.filter(f -> f.getFileName().toString().matches("\\d+\\.json")).toList();
+    } catch (IOException none) {
+      return;  // nothing was remembered
+    }
+    for (Path file : records) {
+      try {
+        StoppedSource.Builder source = StoppedSource.newBuilder();
+        JsonFormat.parser().ignoringUnknownFields().merge(Files.readString(file), source);
+        if (ProcessRefs.alive(source.getRoot())) {
+          continue;
+        }
+        if (!source.getOwnNetworkNamespace()) {
+          release(source.getRoot().getPid(), false, source.getCriuRunId(), source.getNetworkLock(), listener);
+        }
+        Files.deleteIfExists(file);
+      } catch (IOException unreadable) {
+        listener.log("cannot read " + file + ": " + unreadable.getMessage());
+      }
+    }
+  }
+
   /** Remembers a source left stopped, for resume and kill; forgets those that are gone. */
-  static void rememberStopped(StoppedSource source, OperationListener listener) {
+  static void rememberStopped(StoppedSource source, OperationListener listener) throws InterruptedException {
+    releaseGoneSources(listener);
     try {
       Files.createDirectories(STOPPED);
-      try (var records = Files.list(STOPPED)) {
-        for (Path record : records.toList()) {
-          String name = record.getFileName().toString();
-          if (name.matches("\\d+\\.json")) {
-            stopped(Integer.parseInt(name.substring(0, name.length() - ".json".length())));
-          }
-        }
-      }
       Path file = STOPPED.resolve(source.getRoot().getPid() + ".json");
       Path temporary = Files.createTempFile(STOPPED, file.getFileName().toString(), ".tmp");
       Files.writeString(temporary, JsonFormat.printer().preservingProtoFieldNames().print(source));
@@ -125,7 +147,7 @@ final class NetworkLockRelease {
       if (now.isPresent() && now.get().equals(source.getRoot())) {
         return Optional.of(source.build());
       }
-      Files.deleteIfExists(file);  // about a process that is gone
+      // About a process that is gone: releaseGoneSources releases its lock and forgets it.
     } catch (InvalidProtocolBufferException e) {
       forget(pid);
     } catch (IOException none) {
