@@ -82,6 +82,7 @@ mkdir -p "$RESULTS_DIR"
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 CSV="$RESULTS_DIR/$NAME-$VIA-$STAMP.csv"
 SCRATCH=$(mktemp -d /var/tmp/criu-soak.XXXXXX)
+export CRIU_AGENT_IMAGES_BASE="$SCRATCH"  # criu-agent refuses images directories outside its base
 CLEANUP_DIRS+=("$SCRATCH")
 MACHINE="${CSV%.csv}.machine.md"  # kept with the raw rows: the report can be made again from both
 machine_description >"$MACHINE"

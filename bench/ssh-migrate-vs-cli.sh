@@ -52,27 +52,7 @@ PORT=27600
 STEP_TIMEOUT=300
 MAX_SECONDS=3600
 WRITE_DOCS=1
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --sizes) SIZES=${2:?--sizes needs a list}; shift 2 ;;
-    --repetitions) REPETITIONS=${2:?--repetitions needs a number}; shift 2 ;;
-    --interval) INTERVAL=${2:?--interval needs seconds}; shift 2 ;;
-    --port) PORT=${2:?--port needs a number}; shift 2 ;;
-    --step-timeout) STEP_TIMEOUT=${2:?--step-timeout needs seconds}; shift 2 ;;
-    --max-minutes) MAX_SECONDS=$(( ${2:?--max-minutes needs minutes} * 60 )); shift 2 ;;
-    --no-docs) WRITE_DOCS=0; shift ;;
-    -h|--help) usage; exit 0 ;;
-    *) echo "$NAME.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
-  esac
-done
-[[ "$REPETITIONS" =~ ^[1-9][0-9]*$ ]] || { echo "--repetitions: give a positive number, not '$REPETITIONS'" >&2; exit 2; }
-[[ "$PORT" =~ ^[0-9]+$ ]] && (( PORT >= 1024 && PORT < 65000 )) || { echo "--port: give 1024 to 64999, not '$PORT'" >&2; exit 2; }
-[[ "$STEP_TIMEOUT" =~ ^[1-9][0-9]*$ ]] || { echo "--step-timeout: give seconds, not '$STEP_TIMEOUT'" >&2; exit 2; }
-[[ "$INTERVAL" =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "--interval: give seconds, not '$INTERVAL'" >&2; exit 2; }
-IFS=, read -r -a SIZE_LIST <<<"$SIZES"
-for size in "${SIZE_LIST[@]}"; do
-  size_bytes "$size" >/dev/null || { echo "--sizes: '$size' is not a size like 64M or 1G" >&2; exit 2; }
-done
+parse_comparison_options "$@"
 for tool in ssh ssh-keygen /usr/sbin/sshd tar; do
   command -v "$tool" >/dev/null || die "$tool not found (install openssh-server and openssh-client)"
 done
@@ -84,6 +64,7 @@ mkdir -p "$RESULTS_DIR"
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 CSV="$RESULTS_DIR/$NAME-$STAMP.csv"
 SCRATCH=$(mktemp -d /var/tmp/criu-bench.XXXXXX)
+export CRIU_AGENT_IMAGES_BASE="$SCRATCH"  # criu-agent refuses images directories outside its base
 CLEANUP_DIRS+=("$SCRATCH")
 MACHINE="${CSV%.csv}.machine.md"  # kept with the raw rows: the report can be made again from both
 machine_description >"$MACHINE"

@@ -138,6 +138,37 @@ verify_migration() {
   if ! process_running "$restored"; then echo "the restored root $restored died"; return 1; fi
 }
 
+# ---- the options of the side-by-side benchmarks ----------------------------------------------------
+
+# parse_comparison_options ARGS...: --sizes, --repetitions, --interval, --port, --step-timeout,
+# --max-minutes, --no-docs and --help, shared by the benchmarks that compare methods size by size. The
+# caller sets NAME, the defaults (SIZES REPETITIONS INTERVAL PORT STEP_TIMEOUT MAX_SECONDS WRITE_DOCS)
+# and usage() first; sets them from ARGS, checks them (exit 2 with what to write) and sets SIZE_LIST.
+parse_comparison_options() {
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --sizes) SIZES=${2:?--sizes needs a list}; shift 2 ;;
+      --repetitions) REPETITIONS=${2:?--repetitions needs a number}; shift 2 ;;
+      --interval) INTERVAL=${2:?--interval needs seconds}; shift 2 ;;
+      --port) PORT=${2:?--port needs a number}; shift 2 ;;
+      --step-timeout) STEP_TIMEOUT=${2:?--step-timeout needs seconds}; shift 2 ;;
+      --max-minutes) MAX_SECONDS=$(( ${2:?--max-minutes needs minutes} * 60 )); shift 2 ;;
+      --no-docs) WRITE_DOCS=0; shift ;;
+      -h|--help) usage; exit 0 ;;
+      *) echo "$NAME.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+    esac
+  done
+  [[ "$REPETITIONS" =~ ^[1-9][0-9]*$ ]] || { echo "--repetitions: give a positive number, not '$REPETITIONS'" >&2; exit 2; }
+  [[ "$PORT" =~ ^[0-9]+$ ]] && (( PORT >= 1024 && PORT < 65000 )) || { echo "--port: give 1024 to 64999, not '$PORT'" >&2; exit 2; }
+  [[ "$STEP_TIMEOUT" =~ ^[1-9][0-9]*$ ]] || { echo "--step-timeout: give seconds, not '$STEP_TIMEOUT'" >&2; exit 2; }
+  [[ "$INTERVAL" =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "--interval: give seconds, not '$INTERVAL'" >&2; exit 2; }
+  IFS=, read -r -a SIZE_LIST <<<"$SIZES"
+  local size
+  for size in "${SIZE_LIST[@]}"; do
+    size_bytes "$size" >/dev/null || { echo "--sizes: '$size' is not a size like 64M or 1G" >&2; exit 2; }
+  done
+}
+
 # ---- the agent --------------------------------------------------------------------------------------
 
 require_root_and_tools() {
