@@ -73,6 +73,8 @@ final class Jobs {
       case CLEANUP -> new CleanupOperation(request.getCleanup());
       case FETCH_IMAGES -> new FetchImagesOperation(request.getFetchImages());
       case PUT_IMAGES -> new PutImagesOperation(request.getPutImages());
+      case PROCESS_TREE, HOST_FACTS, PROCESS_STATE, CPU_CHECK, KILL_RESTORED -> throw AgentException.usage(
+          "this agent does not answer " + request.getOperationCase() + " yet", "deploy a newer agent");
       case DECISION, CANCEL, OPERATION_NOT_SET -> throw AgentException.usage(
           "request " + request.getId() + " asks for no operation", "set one of AgentRequest's operation fields");
     };
