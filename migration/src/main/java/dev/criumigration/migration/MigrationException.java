@@ -1,6 +1,9 @@
 package dev.criumigration.migration;
 
+import dev.criumigration.migration.MigrationReport.PhaseTiming;
+
 import java.util.List;
+import java.util.Optional;
 
 /**
  * A migration step failed. Says in which phase, what kind of failure, whether the source tree was
@@ -26,7 +29,15 @@ public final class MigrationException extends Exception {
         HOST_NOT_READY(true),
         /** The hosts cannot take part in this migration together (CRIU versions, CPU, tmpfs room). */
         INCOMPATIBLE(true),
-        /** An operation failed on a host (CRIU failed, page server failed, an I/O error there). */
+        /** CRIU failed on a host (its error, errno and log lines are in the message and the excerpt). */
+        CRIU_FAILED(false),
+        /** The page server failed: it exited with an error, or its images are gone or incomplete. */
+        PAGE_SERVER_FAILED(false),
+        /** The page stream's TLS handshake failed: the two ends do not trust each other. */
+        TLS_FAILED(false),
+        /** An I/O error on a host (a full file system, a directory that cannot be written). */
+        HOST_IO(false),
+        /** Something on a host is not as the migration needs it (a tree not running, a copy left there). */
         REMOTE(false),
         /** A bug or a broken protocol stream. */
         INTERNAL(false);
@@ -43,6 +54,9 @@ public final class MigrationException extends Exception {
     private final boolean sourceResumed;
     private final String hint;
     private final List<String> criuLogExcerpt;
+    // Transient: what the call did is for its caller, not for a serialized copy of the failure.
+    private transient List<PhaseTiming> phases = List.of();
+    private transient MigrationReport partialReport;
 
     public MigrationException(Phase phase, Kind kind, String message, String hint, boolean sourceResumed,
                               List<String> criuLogExcerpt, Throwable cause) {
@@ -92,7 +106,27 @@ public final class MigrationException extends Exception {
         MigrationException copy = new MigrationException(failedPhase, kind, getMessage(), hint, resumed,
                 criuLogExcerpt, getCause());
         copy.setStackTrace(getStackTrace());
+        copy.phases = phases;
+        copy.partialReport = partialReport;
         return copy;
+    }
+
+    /** The same failure with what the call did before it: its phases and, for a migration, its report so far. */
+    public MigrationException withProgress(List<PhaseTiming> ranPhases, MigrationReport report) {
+        MigrationException copy = in(phase, sourceResumed);
+        copy.phases = List.copyOf(ranPhases);
+        copy.partialReport = report;
+        return copy;
+    }
+
+    /** The phases that ran before the failure, the failed one with its time so far; never null. */
+    public List<PhaseTiming> phases() {
+        return phases == null ? List.of() : phases;
+    }
+
+    /** For a failed one-shot migration: its report as far as it got (hosts, phases, warnings). */
+    public Optional<MigrationReport> partialReport() {
+        return Optional.ofNullable(partialReport);
     }
 
     /** One paragraph for people: phase, message, source state, hint, CRIU log excerpt. */

@@ -16,10 +16,13 @@ import java.time.Duration;
  * @param timeout        deadline of the whole migration; null: the engine's operation timeout
  * @param tls            encrypt and authenticate the page stream with CRIU's TLS and certificates made
  *                       for this migration (the default); false sends the memory in plain text
+ * @param pageServerAddress where the destination's page server listens; null: the destination's own
+ *                       address on its route to the source, as its agent finds it (behind NAT, a
+ *                       bastion or on a multi-homed host, give the address the source really reaches)
  */
 public record MigrationSpec(HostAddress from, HostAddress to, int pid, String imagesDir, String tmpfsSize,
                             boolean tcpEstablished, boolean shellJob, boolean dryRun, Duration timeout,
-                            boolean tls) {
+                            boolean tls, String pageServerAddress) {
     public MigrationSpec {
         if (from == null || to == null) {
             throw new UsageException("both hosts are required: --from [USER@]HOST[:PORT] --to [USER@]HOST[:PORT]");
@@ -37,6 +40,7 @@ public record MigrationSpec(HostAddress from, HostAddress to, int pid, String im
         if (timeout != null && (timeout.isNegative() || timeout.isZero())) {
             throw new UsageException("timeout must be positive");
         }
+        pageServerAddress = PageServerSpec.checkedAddress(pageServerAddress);
     }
 
     public static Builder builder(HostAddress from, HostAddress to, int pid) {
@@ -54,6 +58,7 @@ public record MigrationSpec(HostAddress from, HostAddress to, int pid, String im
         private boolean dryRun;
         private Duration timeout;
         private boolean tls = true;
+        private String pageServerAddress;
 
         private Builder(HostAddress from, HostAddress to, int pid) {
             this.from = from;
@@ -69,10 +74,11 @@ public record MigrationSpec(HostAddress from, HostAddress to, int pid, String im
         public Builder timeout(Duration v) { timeout = v; return this; }
         /** false: the page stream is not encrypted (logged as a warning). */
         public Builder tls(boolean v) { tls = v; return this; }
+        public Builder pageServerAddress(String v) { pageServerAddress = v; return this; }
 
         public MigrationSpec build() {
             return new MigrationSpec(from, to, pid, imagesDir, tmpfsSize, tcpEstablished, shellJob, dryRun, timeout,
-                    tls);
+                    tls, pageServerAddress);
         }
     }
 }

@@ -10,7 +10,8 @@ import java.time.Duration;
  * @param tmpfsSize size of the tmpfs mounted on imagesDir ("512M", "2G"); null: the destination's
  *                  available memory
  * @param address   address the page server listens on; null: the destination's address as the
- *                  controller resolves it (bind narrowly, never to every interface by default)
+ *                  controller resolves it (bind narrowly, never to every interface). The step does not
+ *                  know the source; the one-shot migration asks the destination for its route there.
  * @param port      0: CRIU picks a free port
  * @param timeout   how long the page server waits for the dump; null: the engine's operation timeout
  * @param tls       the page stream with CRIU's TLS and certificates made for this page server and its
@@ -26,26 +27,34 @@ public record PageServerSpec(String imagesDir, String tmpfsSize, String address,
         if (tmpfsSize != null) {
             Sizes.parse(tmpfsSize, "tmpfsSize");
         }
-        if (address != null && address.isBlank()) {
-            address = null;
-        }
-        // The agent's form: IPv4 dotted, IPv6 in hex (no dotted tail).
-        if (address != null && !address.matches("[0-9.]+|[0-9A-Fa-f:]*:[0-9A-Fa-f:]*")) {
-            throw new UsageException("page server address '" + Paths.printable(address) + "' is not an IP address: "
-                    + "give the address of the destination that the source connects to (CRIU binds to an address, "
-                    + "not a name)");
-        }
-        if (address != null && (address.equals("0.0.0.0") || address.matches("[0:]+")
-                || address.toLowerCase(java.util.Locale.ROOT).matches("[0:]*:ffff:0{1,4}:0{1,4}"))) {
-            throw new UsageException("page server address " + address + " would listen on every interface: give the "
-                    + "one address of the destination that the source connects to");
-        }
+        address = checkedAddress(address);
         if (port < 0 || port > 65535) {
             throw new UsageException("page server port " + port + " is out of range: use 0 (any) or 1-65535");
         }
         if (timeout != null && (timeout.isNegative() || timeout.isZero())) {
             throw new UsageException("timeout must be positive");
         }
+    }
+
+    /**
+     * A page server's listening address as the agent takes it (IPv4 dotted, IPv6 in hex), never every
+     * interface; blank is null (the default).
+     */
+    static String checkedAddress(String address) {
+        if (address == null || address.isBlank()) {
+            return null;
+        }
+        if (!address.matches("[0-9.]+|[0-9A-Fa-f:]*:[0-9A-Fa-f:]*")) {
+            throw new UsageException("page server address '" + Paths.printable(address) + "' is not an IP address: "
+                    + "give the address of the destination that the source connects to (CRIU binds to an address, "
+                    + "not a name)");
+        }
+        if (address.equals("0.0.0.0") || address.matches("[0:]+")
+                || address.toLowerCase(java.util.Locale.ROOT).matches("[0:]*:ffff:0{1,4}:0{1,4}")) {
+            throw new UsageException("page server address " + address + " would listen on every interface: give the "
+                    + "one address of the destination that the source connects to");
+        }
+        return address;
     }
 
     /** Everything by default. */

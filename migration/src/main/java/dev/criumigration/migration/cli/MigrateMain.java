@@ -151,7 +151,7 @@ public final class MigrateMain implements Callable<Integer> {
                     + ": criu-migrate --from [USER@]HOST[:PORT] --to [USER@]HOST[:PORT] --pid PID (see --help)");
         }
         MigrationSpec spec = new MigrationSpec(from, to, pid, imagesDir, tmpfsSize, tcpEstablished, shellJob, dryRun,
-                timeout, !noTls);
+                timeout, !noTls, null);
         return withEngine(command, connection, timeout, engine -> {
             MigrationReport report = engine.migrate(spec);
             PrintWriter out = command.commandLine().getOut();

@@ -269,7 +269,10 @@ public final class RemoteAgent implements AutoCloseable {
             case CRIU_UNAVAILABLE -> Kind.HOST_NOT_READY;
             case TIMEOUT -> Kind.TIMEOUT;
             case CANCELLED -> Kind.CANCELLED;
-            case CRIU_FAILED, IO, PAGE_SERVER_FAILED -> Kind.REMOTE;
+            case CRIU_FAILED -> Kind.CRIU_FAILED;
+            case IO -> Kind.HOST_IO;
+            case PAGE_SERVER_FAILED -> Kind.PAGE_SERVER_FAILED;
+            case TLS_HANDSHAKE -> Kind.TLS_FAILED;
             default -> Kind.INTERNAL;
         };
         String what = call == null ? "agent" : call.operation;

@@ -1,6 +1,7 @@
 package dev.criumigration.migration.it;
 
 import dev.criumigration.migration.Gate;
+import dev.criumigration.migration.EngineClock;
 import dev.criumigration.migration.MigrationEngine;
 import dev.criumigration.migration.RecordingListener;
 import dev.criumigration.migration.SshSettings;
@@ -110,7 +111,7 @@ abstract class TwoHosts {
     }
 
     MigrationEngine engine(RecordingListener listener) {
-        return new MigrationEngine(settings().build(), listener);
+        return EngineClock.register(new MigrationEngine(settings().build(), listener));
     }
 
     Workload workload(String memory, int port) throws Exception {

@@ -1,8 +1,9 @@
-package dev.criumigration.migration;
+package dev.criumigration.migration.hosts;
 
 import dev.criumigration.agent.protocol.AgentEvent;
 import dev.criumigration.agent.protocol.AgentRequest;
 import dev.criumigration.agent.protocol.Result;
+import dev.criumigration.migration.MigrationException;
 import dev.criumigration.migration.deploy.AgentDeployer;
 import dev.criumigration.migration.remote.RemoteAgent;
 import dev.criumigration.migration.ssh.HostAddress;
@@ -10,16 +11,18 @@ import dev.criumigration.migration.ssh.RemoteHost;
 import dev.criumigration.migration.ssh.SshConnector;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 
 /**
- * One host during an engine call: its SSH session and the agents serving on it. An agent runs one
- * operation at a time, so a long one (a commit-point dump, a page server) gets an agent of its own
- * beside the session's main agent.
+ * One host during an engine call: its SSH connection and the agents serving on it. Everything the
+ * engine asks a host goes through here, as agent requests ({@link AgentRequests}): one way in. An
+ * agent runs one operation at a time, so a long one (a commit-point dump, a page server) gets an
+ * agent of its own beside the session's main agent.
  */
-final class AgentSession implements AutoCloseable {
+public final class HostSession implements AutoCloseable {
     private final HostAddress address;
     private final RemoteHost host;
     private final String jarPath;
@@ -27,7 +30,7 @@ final class AgentSession implements AutoCloseable {
     private final RemoteAgent agent;
     private final List<RemoteAgent> extraAgents = new CopyOnWriteArrayList<>();
 
-    private AgentSession(HostAddress address, RemoteHost host, String jarPath, Consumer<String> log)
+    private HostSession(HostAddress address, RemoteHost host, String jarPath, Consumer<String> log)
             throws MigrationException {
         this.address = address;
         this.host = host;
@@ -37,13 +40,13 @@ final class AgentSession implements AutoCloseable {
     }
 
     /** Connects, makes sure the agent is deployed, and starts it. */
-    static AgentSession open(SshConnector ssh, AgentDeployer deployer, HostAddress address, Consumer<String> log)
+    static HostSession open(SshConnector ssh, AgentDeployer deployer, HostAddress address, Consumer<String> log)
             throws MigrationException {
         long start = System.nanoTime();
         RemoteHost host = ssh.connect(address);
         log.accept(host.address() + ": connected and authenticated in " + (System.nanoTime() - start) / 1_000_000 + " ms");
         try {
-            return new AgentSession(address, host, deployer.deploy(host).jarPath(), log);
+            return new HostSession(address, host, deployer.deploy(host).jarPath(), log);
         } catch (MigrationException | RuntimeException e) {
             host.close();
             throw e;
@@ -51,43 +54,57 @@ final class AgentSession implements AutoCloseable {
     }
 
     /** Another agent on the same host and connection, closed with the session. */
-    RemoteAgent startAgent() throws MigrationException {
+    public RemoteAgent startAgent() throws MigrationException {
         RemoteAgent extra = RemoteAgent.start(host, jarPath, log);
         extraAgents.add(extra);
         return extra;
     }
 
     /** The address as the caller gave it. */
-    HostAddress address() {
+    public HostAddress address() {
         return address;
     }
 
-    RemoteHost host() {
-        return host;
-    }
-
-    RemoteAgent agent() {
-        return agent;
+    /** The SSH connection still stands. */
+    public boolean isOpen() {
+        return host.isOpen();
     }
 
     /** Every agent of the session, the main one first. */
-    List<RemoteAgent> agents() {
-        List<RemoteAgent> all = new java.util.ArrayList<>(List.of(agent));
+    public List<RemoteAgent> agents() {
+        List<RemoteAgent> all = new ArrayList<>(List.of(agent));
         all.addAll(extraAgents);
         return all;
     }
 
-    Result call(AgentRequest.Builder request, Duration timeout, Consumer<AgentEvent> sink) throws MigrationException {
+    /** A request to the main agent, waited for within {@code timeout}. */
+    public Result call(AgentRequest.Builder request, Duration timeout) throws MigrationException {
+        return agent.call(request, timeout, null);
+    }
+
+    /** The same, with the request's events (progress, log lines) going to {@code sink}. */
+    public Result call(AgentRequest.Builder request, Duration timeout, Consumer<AgentEvent> sink)
+            throws MigrationException {
         return agent.call(request, timeout, sink);
     }
 
     /**
-     * For clean-up after a failure: the main agent when it is free, else a fresh one on the same
-     * connection (the main one may be gone, or still unwinding a cancelled operation).
+     * For the rollback: the main agent when it is free, else a fresh one on the same connection (the
+     * main one may be gone, or still unwinding a cancelled operation).
      */
-    Result callWhateverHappened(AgentRequest.Builder request, Duration timeout) throws MigrationException {
+    public Result callWhateverHappened(AgentRequest.Builder request, Duration timeout) throws MigrationException {
         RemoteAgent free = agent.isOpen() && agent.isIdle() ? agent : startAgent();
         return free.call(request, timeout, null);
+    }
+
+    /** Asks every agent of the session to cancel what it runs; their outcomes still arrive. */
+    void cancelCalls() {
+        agents().forEach(RemoteAgent::cancelCalls);
+    }
+
+    /** Drops every agent's channel at once: the agents see their input end and cancel by themselves. */
+    void abort() {
+        agents().forEach(RemoteAgent::abort);
     }
 
     @Override

@@ -1,4 +1,4 @@
-package dev.criumigration.migration;
+package dev.criumigration.migration.pagestream;
 
 import dev.criumigration.agent.protocol.TlsPem;
 import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
@@ -39,7 +39,7 @@ import java.util.Date;
  * <p>CRIU checks the peer's certificate against the page server's address on both ends (the page
  * server against its own listening address), so both certificates name that address.
  */
-record PageStreamCertificates(String caCert, String serverCert, String serverKey, String clientCert,
+public record PageStreamCertificates(String caCert, String serverCert, String serverKey, String clientCert,
                                      String clientKey) {
     /** Room for clocks that differ between the hosts, and for a three-step flow spread over days. */
     private static final Duration BACKDATE = Duration.ofHours(1);
@@ -47,7 +47,7 @@ record PageStreamCertificates(String caCert, String serverCert, String serverKey
     private static final SecureRandom RANDOM = new SecureRandom();
 
     /** Issues the three certificates for a page server listening on {@code address} (an IP or a name). */
-    static PageStreamCertificates issue(String address) {
+    public static PageStreamCertificates issue(String address) {
         try {
             Instant now = Instant.now();
             KeyPair ca = keyPair();
@@ -71,7 +71,7 @@ record PageStreamCertificates(String caCert, String serverCert, String serverKey
     }
 
     /** What the page server uses; with {@code keepClient} it also keeps the dump's for a later step. */
-    TlsPem forPageServer(boolean keepClient) {
+    public TlsPem forPageServer(boolean keepClient) {
         TlsPem.Builder pem = TlsPem.newBuilder().setCaCert(caCert).setCert(serverCert).setKey(serverKey);
         if (keepClient) {
             pem.setPeerCert(clientCert).setPeerKey(clientKey);
@@ -80,7 +80,7 @@ record PageStreamCertificates(String caCert, String serverCert, String serverKey
     }
 
     /** What the dumping CRIU uses. */
-    TlsPem forDump() {
+    public TlsPem forDump() {
         return TlsPem.newBuilder().setCaCert(caCert).setCert(clientCert).setKey(clientKey).build();
     }
 
