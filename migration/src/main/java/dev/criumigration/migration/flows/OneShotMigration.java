@@ -60,11 +60,12 @@ public final class OneShotMigration {
         PhaseContext context = new PhaseContext(sessions, listener, clock, ledger);
         List<String> warnings = new ArrayList<>();
         PageServerPhase pageServer = null;
+        Preflight.Findings found = null;
         try {
             clock.begin(Phase.PREFLIGHT);
             HostSessions.Pair hosts = sessions.openBoth(spec.from(), spec.to());
             ledger.sessions(hosts.source(), hosts.destination());
-            Preflight.Findings found = new Preflight(sessions, listener, settings.commandTimeout())
+            found = new Preflight(sessions, listener, settings.commandTimeout())
                     .run(hosts.source(), hosts.destination(), spec, clock);
             warnings.addAll(found.warnings());
             clock.end();
@@ -128,7 +129,7 @@ public final class OneShotMigration {
             // The dump ending first is the cause, also of a destination call it cancelled.
             MigrationException dumpEnded = DumpPhase.endedBeforeCommit(ledger, spec.from().toString());
             MigrationException failure = clock.failure(dumpEnded != null ? dumpEnded : e);
-            failure = failure.withProgress(failure.phases(), report(plan, clock, null, warnings, 0, null, null));
+            failure = failure.withProgress(failure.phases(), report(plan, clock, found, warnings, 0, null, null));
             throw new Rollback(new Undo(sessions, listener), listener).run(ledger, failure);
         } finally {
             sessions.close(ledger.src());
@@ -137,7 +138,7 @@ public final class OneShotMigration {
     }
 
     /**
-     * The report of what ran; without findings (a failure), only what the plan and the clock know. The
+     * The report of what ran; after a failure, what the plan, the clock and the preflight know. The
      * memory moved comes from CRIU's stats, else from the page server's own count; the frozen window
      * from CRIU's frozen time, else from the dump's start to the commit (an upper bound).
      */
