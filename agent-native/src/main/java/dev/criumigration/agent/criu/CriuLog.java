@@ -49,11 +49,12 @@ final class CriuLog {
 
     /**
      * CRIU's cr_errmsg is the first error it logged, which on some hosts is the harmless RLIMIT_NOFILE
-     * complaint: then the first real error of the log (its text after {@code Error (file:line): }) says
-     * what failed. Otherwise {@code crErrmsg} as CRIU sent it.
+     * complaint, and it is empty when a request's work failed in a child CRIU forked (CPUINFO_CHECK):
+     * then the first real error of the log (its text after {@code Error (file:line): }) says what
+     * failed. Otherwise {@code crErrmsg} as CRIU sent it.
      */
     static String meaningfulErrmsg(String crErrmsg, Path log) {
-        if (!isHarmless(crErrmsg) || log == null) {
+        if (!crErrmsg.isEmpty() && !isHarmless(crErrmsg) || log == null) {
             return crErrmsg;
         }
         try {

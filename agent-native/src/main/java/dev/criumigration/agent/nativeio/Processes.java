@@ -10,10 +10,16 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Deque;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 
 /** Process trees seen through /proc, and signals. PIDs are those of this process's PID namespace. */
 public final class Processes {
@@ -73,62 +79,146 @@ public final class Processes {
     }
 
     public static boolean isKernelThread(int pid) throws IOException {
-        return (Long.parseLong(statFields(pid)[6]) & PF_KTHREAD) != 0;
+        return (stat(pid).flags() & PF_KTHREAD) != 0;
     }
 
     /** The state letter of /proc/PID/stat: R, S, D, T (stopped), t (traced), Z, ... */
     public static char state(int pid) throws IOException {
-        return statFields(pid)[0].charAt(0);
+        return stat(pid).state();
     }
 
-    /**
-     * The fields of /proc/PID/stat after "(comm)", which may itself hold spaces and parentheses:
-     * [0] is the state, [1] the parent PID, [6] the flags.
-     */
-    private static String[] statFields(int pid) throws IOException {
-        String stat;
+    /** What /proc/PID/stat says of a process that the agent needs. */
+    public record Stat(int pid, char state, int ppid, long flags) {
+    }
+
+    public static Stat stat(int pid) throws IOException {
         try {
-            stat = Files.readString(Path.of("/proc", Integer.toString(pid), "stat"));
+            return parseStat(Files.readString(Path.of("/proc", Integer.toString(pid), "stat")));
         } catch (NoSuchFileException e) {
             throw new NoSuchFileException("/proc/" + pid + "/stat", null, "no process " + pid);
         }
-        return stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
     }
 
     /**
-     * {@code rootPid} first, then its descendants (processes, not threads), parents before children.
-     * A process that exits meanwhile is left out; a missing root is a {@link NoSuchFileException}.
+     * Parses /proc/PID/stat. The command name, "(comm)", may itself hold spaces and parentheses: the
+     * fields are those after the last ')', the state first, then the parent PID; the flags are the 7th.
+     */
+    static Stat parseStat(String stat) {
+        int pidEnd = stat.indexOf(' ');
+        String[] fields = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
+        return new Stat(Integer.parseInt(stat.substring(0, pidEnd)), fields[0].charAt(0),
+                Integer.parseInt(fields[1]), Long.parseLong(fields[6]));
+    }
+
+    /** The PIDs of /proc, as {@code ps -e} lists them: processes (zombies too), not threads. */
+    public static Set<Integer> pids() throws IOException {
+        Set<Integer> pids = new TreeSet<>();
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(Path.of("/proc"), "[0-9]*")) {
+            for (Path entry : entries) {
+                pids.add(Integer.parseInt(entry.getFileName().toString()));
+            }
+        }
+        return pids;
+    }
+
+    /** Every process's stat; a process that ends meanwhile is left out. */
+    public static List<Stat> all() throws IOException {
+        List<Stat> all = new ArrayList<>();
+        for (int pid : pids()) {
+            try {
+                all.add(stat(pid));
+            } catch (NoSuchFileException gone) {
+                // ended between the listing and the read
+            }
+        }
+        return all;
+    }
+
+    /**
+     * {@code rootPid} first, then its descendants (processes, not threads) breadth-first, parents
+     * before children. A process that exits meanwhile is left out; a missing root is a
+     * {@link NoSuchFileException}.
      */
     public static List<Integer> tree(int rootPid) throws IOException {
-        if (!Files.isDirectory(Path.of("/proc", Integer.toString(rootPid)))) {
+        List<Stat> all = all();
+        if (all.stream().noneMatch(process -> process.pid() == rootPid)) {
             throw new NoSuchFileException("/proc/" + rootPid, null, "no process " + rootPid);
+        }
+        return treeOf(rootPid, all);
+    }
+
+    /** The tree of {@code rootPid} among {@code processes}, found by their parent PIDs, breadth-first. */
+    static List<Integer> treeOf(int rootPid, List<Stat> processes) {
+        Map<Integer, List<Integer>> children = new HashMap<>();
+        for (Stat process : processes) {
+            children.computeIfAbsent(process.ppid(), parent -> new ArrayList<>()).add(process.pid());
         }
         Set<Integer> tree = new LinkedHashSet<>();
         Deque<Integer> pending = new ArrayDeque<>(List.of(rootPid));
         while (!pending.isEmpty()) {
             int pid = pending.removeFirst();
             if (tree.add(pid)) {
-                pending.addAll(children(pid));
+                pending.addAll(children.getOrDefault(pid, List.of()));
             }
         }
         return new ArrayList<>(tree);
     }
 
-    /** Children of every thread of {@code pid} (a thread's children file lists only the ones it forked). */
-    private static List<Integer> children(int pid) throws IOException {
-        List<Integer> children = new ArrayList<>();
-        try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc", Integer.toString(pid), "task"))) {
-            for (Path task : tasks) {
-                for (String child : Files.readString(task.resolve("children")).trim().split("\\s+")) {
-                    if (!child.isEmpty()) {
-                        children.add(Integer.parseInt(child));
-                    }
+    /** Resident memory (VmRSS); 0 for a kernel thread or a zombie, which have none. */
+    public static long residentBytes(int pid) throws IOException {
+        return statusField(readStatus(pid), "VmRSS").map(kib -> Long.parseLong(kib.split("\\s+")[0]) * 1024)
+                .orElse(0L);
+    }
+
+    /**
+     * The PID in each PID namespace it belongs to, outermost (this one) first: the NSpid line of
+     * /proc/PID/status. An init of a namespace of its own ends with 1.
+     */
+    public static List<Integer> namespacePids(int pid) throws IOException {
+        return statusField(readStatus(pid), "NSpid").map(ids -> Arrays.stream(ids.split("\\s+"))
+                .map(Integer::valueOf).toList()).orElse(List.of());
+    }
+
+    private static String readStatus(int pid) throws IOException {
+        try {
+            return Files.readString(Path.of("/proc", Integer.toString(pid), "status"));
+        } catch (NoSuchFileException e) {
+            throw new NoSuchFileException("/proc/" + pid + "/status", null, "no process " + pid);
+        }
+    }
+
+    /** The value of {@code name} in a /proc/PID/status text, trimmed. */
+    static Optional<String> statusField(String status, String name) {
+        return status.lines().filter(line -> line.startsWith(name + ":"))
+                .map(line -> line.substring(name.length() + 1).trim()).findFirst();
+    }
+
+    /** Whether {@code pid} is in another network namespace than this process. */
+    public static boolean ownNetNamespace(int pid) throws IOException {
+        return !Files.readSymbolicLink(Path.of("/proc", Integer.toString(pid), "ns", "net"))
+                .equals(Files.readSymbolicLink(Path.of("/proc/self/ns/net")));
+    }
+
+    /** The inodes of the sockets {@code pid} holds open (its fd links "socket:[INODE]"). */
+    public static Set<Long> socketInodes(int pid) throws IOException {
+        Set<Long> inodes = new HashSet<>();
+        try (DirectoryStream<Path> fds = Files.newDirectoryStream(Path.of("/proc", Integer.toString(pid), "fd"))) {
+            for (Path fd : fds) {
+                try {
+                    socketInode(Files.readSymbolicLink(fd).toString()).ifPresent(inodes::add);
+                } catch (NoSuchFileException closed) {
+                    // closed meanwhile
                 }
             }
-        } catch (NoSuchFileException e) {
-            // The process or one of its threads has just exited.
         }
-        return children;
+        return inodes;
+    }
+
+    /** The inode of an fd link's target "socket:[INODE]", empty for anything else. */
+    static Optional<Long> socketInode(String link) {
+        return link.startsWith("socket:[") && link.endsWith("]")
+                ? Optional.of(Long.parseLong(link.substring("socket:[".length(), link.length() - 1)))
+                : Optional.empty();
     }
 
     public static void signal(int pid, int sig) throws NativeException {

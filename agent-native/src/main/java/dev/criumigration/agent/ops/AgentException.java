@@ -62,6 +62,11 @@ public final class AgentException extends Exception {
     return new AgentException(error.toBuilder().setSourceResumed(resumed).build());
   }
 
+  /** The same error, of another kind. */
+  public AgentException withKind(ErrorKind kind) {
+    return new AgentException(error.toBuilder().setKind(kind).build());
+  }
+
   /** The same error with {@code more} appended to its message. */
   public AgentException withMessageSuffix(String more) {
     return new AgentException(error.toBuilder().setMessage(error.getMessage() + more).build());

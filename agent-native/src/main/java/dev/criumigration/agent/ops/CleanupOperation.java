@@ -57,7 +57,7 @@ public final class CleanupOperation implements Operation<CleanupResult> {
     if (request.getKillRestored() && request.getOnlyIfRestoredRuns()) {
       throw AgentException.usage("kill_restored and only_if_restored_runs contradict each other", "ask for one");
     }
-    if (request.getOnlyIfRestoredRuns() && restoredRoot(dir).isEmpty()) {
+    if (request.getOnlyIfRestoredRuns() && RestoredTree.runningRoot(dir).isEmpty()) {
       throw AgentException.usage("no tree restored from " + dir + " runs, so its images may be the tree's last copy: "
           + "nothing was removed", "restore from them, or remove them with criu-agent cleanup --images-dir " + dir
           + " once nothing needs them");
@@ -69,35 +69,16 @@ public final class CleanupOperation implements Operation<CleanupResult> {
     return result.build();
   }
 
-  /** The root of the tree restored from {@code dir}, if it still runs (the very process: its start time matches). */
-  private static Optional<Integer> restoredRoot(Path dir) throws AgentException {
-    Optional<WorkDir> work = WorkDir.existing(dir);
-    if (work.isEmpty() || !work.get().record().hasRestored() || !ProcessRefs.alive(work.get().record().getRestored())) {
-      return Optional.empty();
-    }
-    return Optional.of(work.get().record().getRestored().getPid());
-  }
-
   /** Ends the tree restored from {@code dir}, if it still runs. */
   private static void killRestored(Path dir, OperationListener listener, CleanupResult.Builder result)
       throws AgentException, InterruptedException {
-    Optional<Integer> root = restoredRoot(dir);
+    Optional<Integer> root = RestoredTree.runningRoot(dir);
     if (root.isEmpty()) {
       return;
     }
-    int pid = root.get();
-    try {
-      Processes.killTree(pid);
-    } catch (IOException e) {
-      throw AgentException.of(ErrorKind.IO, "cannot kill the tree restored from " + dir + " (pid " + pid + "): "
-          + e.getMessage(), "kill it by hand before resuming its source");
-    }
-    if (!Processes.waitGone(pid, SUPERVISOR_EXIT)) {
-      throw AgentException.of(ErrorKind.IO, "the tree restored from " + dir + " (pid " + pid + ") did not end",
-          "kill it by hand before resuming its source");
-    }
-    listener.log("killed the tree restored from " + dir + " (pid " + pid + ")");
-    result.setRestoredKilled(pid);
+    RestoredTree.kill(dir, root.get(), SUPERVISOR_EXIT);
+    listener.log("killed the tree restored from " + dir + " (pid " + root.get() + ")");
+    result.setRestoredKilled(root.get());
   }
 
   /** Cleans {@code dir}, which holds the agent's record (also used to undo a failed page server start). */

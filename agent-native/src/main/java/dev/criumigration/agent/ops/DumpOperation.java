@@ -96,7 +96,11 @@ public final class DumpOperation implements Operation<DumpResult> {
       }
       String what = tlsFailed(e) ? "the dump of process " + pid + " failed in the TLS handshake with the page server"
           : "the dump of process " + pid + " failed";
-      throw AgentException.fromCriu(what, e, hint(e), context.deadline()).withSourceResumed(resumed);
+      AgentException failed = AgentException.fromCriu(what, e, hint(e), context.deadline());
+      if (tlsFailed(e) && failed.kind() == ErrorKind.CRIU_FAILED) {
+        failed = failed.withKind(ErrorKind.TLS_HANDSHAKE);  // a typed cause: the controller names the certificates
+      }
+      throw failed.withSourceResumed(resumed);
     } catch (IOException e) {
       releaseNetworkLock(pid, ownNetwork, log, context);
       boolean resumed = SourceProcess.resumeWhatIsStopped(pid, tree, context.listener());

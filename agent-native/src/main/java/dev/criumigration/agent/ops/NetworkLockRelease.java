@@ -2,6 +2,7 @@ package dev.criumigration.agent.ops;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.util.JsonFormat;
+import dev.criumigration.agent.nativeio.Processes;
 import dev.criumigration.agent.ops.records.ProcessRef;
 import dev.criumigration.agent.ops.records.StoppedSource;
 import dev.criumigration.agent.protocol.NetworkLock;
@@ -48,8 +49,7 @@ final class NetworkLockRelease {
 
   static boolean ownNetworkNamespace(int pid) {
     try {
-      return !Files.readSymbolicLink(Path.of("/proc", Integer.toString(pid), "ns", "net"))
-          .equals(Files.readSymbolicLink(Path.of("/proc/self/ns/net")));
+      return Processes.ownNetNamespace(pid);
     } catch (IOException gone) {
       return false;
     }

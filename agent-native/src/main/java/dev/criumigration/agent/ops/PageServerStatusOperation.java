@@ -26,7 +26,12 @@ public final class PageServerStatusOperation implements Operation<PageServerStat
 
   @Override
   public PageServerStatus run(OperationContext context) throws AgentException {
-    return status(context.imagesBase().imagesDir(request.getImagesDir()));
+    Path dir = context.imagesBase().imagesDir(request.getImagesDir());
+    PageServerStatus status = status(dir);
+    if (!request.getWithDumpTls()) {
+      return status;
+    }
+    return status.toBuilder().setDumpTls(PageStreamTls.forDump(dir)).build();
   }
 
   static PageServerStatus status(Path dir) throws AgentException {

@@ -107,6 +107,25 @@ final class PageStreamTls {
         .setKey(dir.resolve(KEY).toString()).build();
   }
 
+  /**
+   * What a page server in {@code imagesDir} keeps for the dump that will reach it: the CA it trusts, and
+   * the dumping side's certificate and key (written from its request's peer_cert and peer_key).
+   */
+  static TlsPem forDump(Path imagesDir) throws AgentException {
+    Path dir = imagesDir.resolve(WorkDir.AGENT_DIR).resolve(DIR);
+    try {
+      return TlsPem.newBuilder().setCaCert(Files.readString(dir.resolve(CA_CERT), StandardCharsets.US_ASCII))
+          .setCert(Files.readString(dir.resolve(PEER_CERT), StandardCharsets.US_ASCII))
+          .setKey(Files.readString(dir.resolve(PEER_KEY), StandardCharsets.US_ASCII)).build();
+    } catch (IOException e) {
+      // The exception names a file, never its contents.
+      throw AgentException.of(ErrorKind.PAGE_SERVER_FAILED, "the page server's TLS files in " + imagesDir
+          + " cannot be read (" + e.getMessage() + "): it was started without TLS PEM texts, or is gone",
+          "a page server that no dump reaches within its timeout stops and removes itself: start it again and "
+              + "dump within its timeout");
+    }
+  }
+
   /** Sets CRIU's TLS options; nothing for plain TCP (null). */
   static void apply(CriuOpts.Builder opts, TlsFiles files) {
     if (files != null) {

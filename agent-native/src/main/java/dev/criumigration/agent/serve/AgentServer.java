@@ -30,7 +30,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -45,7 +47,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * else on stdout. One operation runs at a time; while it runs the controller may send a CancelRequest
  * for it, and a commit_point dump that reported Frozen also takes its CommitDecision and, meanwhile,
  * the read-only requests fetch_images, images and page_server_status (to carry the images across
- * while the source waits). Any other request is refused with a USAGE error. Closing stdin cancels
+ * while the source waits) and process_tree, host_facts and process_state (cheap looks at /proc). Any other request is refused with a USAGE error. Closing stdin cancels
  * the running operation (a frozen source is resumed, a page server is stopped), waits for what runs
  * to finish, removes the directories of the session that nobody can use any more, and ends the server.
  */
@@ -66,8 +68,8 @@ public final class AgentServer {
   private static final Duration SESSION_CLEANUP = Duration.ofSeconds(60);
   private boolean eventsBroken;
   private Running running;
-  /** Read-only requests running beside a frozen dump. */
-  private final List<Thread> besideFrozen = new ArrayList<>();
+  /** Read-only requests running beside a frozen dump, with their cancel switches (a process_state may wait). */
+  private final Map<Thread, Cancellation> besideFrozen = new HashMap<>();
 
   public AgentServer(InputStream requests, OutputStream events, PrintStream log, ImagesBase imagesBase) {
     this.requests = requests;
@@ -82,7 +84,8 @@ public final class AgentServer {
 
   private static final Set<AgentRequest.OperationCase> READ_ONLY = EnumSet.of(
       AgentRequest.OperationCase.FETCH_IMAGES, AgentRequest.OperationCase.IMAGES,
-      AgentRequest.OperationCase.PAGE_SERVER_STATUS);
+      AgentRequest.OperationCase.PAGE_SERVER_STATUS, AgentRequest.OperationCase.PROCESS_TREE,
+      AgentRequest.OperationCase.HOST_FACTS, AgentRequest.OperationCase.PROCESS_STATE);
 
   /** Serves until stdin closes; 0, or 2 when the input was not a stream of AgentRequests. */
   public int serve() throws InterruptedException {
@@ -168,7 +171,7 @@ public final class AgentServer {
     Thread thread = new Thread(() -> execute(request, operation, context, !beside),
         "request-" + request.getId());
     if (beside) {
-      besideFrozen.add(thread);
+      besideFrozen.put(thread, cancellation);
     } else {
       running = new Running(request.getId(), request.hasDump() && request.getDump().getCommitPoint(),
           cancellation, decision, thread, frozen);
@@ -208,7 +211,8 @@ public final class AgentServer {
   private void finishOnEndOfInput() throws InterruptedException {
     List<Thread> threads;
     synchronized (this) {
-      threads = new ArrayList<>(besideFrozen);
+      threads = new ArrayList<>(besideFrozen.keySet());
+      besideFrozen.values().forEach(beside -> beside.cancel("the controller's connection closed"));
       if (running != null) {
         log.println("criu-agent serve: stdin closed; cancelling request " + running.id());
         running.cancellation().cancel("the controller's connection closed");

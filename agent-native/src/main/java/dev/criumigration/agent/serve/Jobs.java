@@ -3,24 +3,34 @@ package dev.criumigration.agent.serve;
 import com.google.protobuf.Message;
 import dev.criumigration.agent.ops.AgentException;
 import dev.criumigration.agent.ops.CleanupOperation;
+import dev.criumigration.agent.ops.CpuCheckOperation;
 import dev.criumigration.agent.ops.DumpOperation;
 import dev.criumigration.agent.ops.FetchImagesOperation;
 import dev.criumigration.agent.ops.HostCheckOperation;
+import dev.criumigration.agent.ops.HostFactsOperation;
 import dev.criumigration.agent.ops.ImagesOperation;
+import dev.criumigration.agent.ops.KillRestoredOperation;
 import dev.criumigration.agent.ops.Operation;
 import dev.criumigration.agent.ops.PageServerOperation;
 import dev.criumigration.agent.ops.PageServerStatusOperation;
+import dev.criumigration.agent.ops.ProcessStateOperation;
+import dev.criumigration.agent.ops.ProcessTreeOperation;
 import dev.criumigration.agent.ops.PutImagesOperation;
 import dev.criumigration.agent.ops.RestoreOperation;
 import dev.criumigration.agent.ops.SourceOperation;
 import dev.criumigration.agent.protocol.AgentRequest;
 import dev.criumigration.agent.protocol.CheckResult;
 import dev.criumigration.agent.protocol.CleanupResult;
+import dev.criumigration.agent.protocol.CpuCheckResult;
 import dev.criumigration.agent.protocol.DumpResult;
 import dev.criumigration.agent.protocol.FetchImagesResult;
+import dev.criumigration.agent.protocol.HostFacts;
 import dev.criumigration.agent.protocol.ImagesResult;
+import dev.criumigration.agent.protocol.KillRestoredResult;
 import dev.criumigration.agent.protocol.PageServerResult;
 import dev.criumigration.agent.protocol.PageServerStatus;
+import dev.criumigration.agent.protocol.ProcessState;
+import dev.criumigration.agent.protocol.ProcessTree;
 import dev.criumigration.agent.protocol.PutImagesResult;
 import dev.criumigration.agent.protocol.RestoreResult;
 import dev.criumigration.agent.protocol.Result;
@@ -53,6 +63,16 @@ final class Jobs {
       wrapped.setPutImages(r);
     } else if (result instanceof PageServerStatus r) {
       wrapped.setPageServerStatus(r);
+    } else if (result instanceof ProcessTree r) {
+      wrapped.setProcessTree(r);
+    } else if (result instanceof HostFacts r) {
+      wrapped.setHostFacts(r);
+    } else if (result instanceof ProcessState r) {
+      wrapped.setProcessState(r);
+    } else if (result instanceof CpuCheckResult r) {
+      wrapped.setCpuCheck(r);
+    } else if (result instanceof KillRestoredResult r) {
+      wrapped.setKillRestored(r);
     } else {
       throw new IllegalArgumentException("no Result field for " + result.getClass().getName());
     }
@@ -73,8 +93,11 @@ final class Jobs {
       case CLEANUP -> new CleanupOperation(request.getCleanup());
       case FETCH_IMAGES -> new FetchImagesOperation(request.getFetchImages());
       case PUT_IMAGES -> new PutImagesOperation(request.getPutImages());
-      case PROCESS_TREE, HOST_FACTS, PROCESS_STATE, CPU_CHECK, KILL_RESTORED -> throw AgentException.usage(
-          "this agent does not answer " + request.getOperationCase() + " yet", "deploy a newer agent");
+      case PROCESS_TREE -> new ProcessTreeOperation(request.getProcessTree());
+      case HOST_FACTS -> new HostFactsOperation(request.getHostFacts());
+      case PROCESS_STATE -> new ProcessStateOperation(request.getProcessState());
+      case CPU_CHECK -> new CpuCheckOperation(request.getCpuCheck());
+      case KILL_RESTORED -> new KillRestoredOperation(request.getKillRestored());
       case DECISION, CANCEL, OPERATION_NOT_SET -> throw AgentException.usage(
           "request " + request.getId() + " asks for no operation", "set one of AgentRequest's operation fields");
     };

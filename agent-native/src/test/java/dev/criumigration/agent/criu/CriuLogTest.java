@@ -40,6 +40,8 @@ class CriuLogTest {
         assertEquals("page-xfer: Can't write to the page server: No space left on device",
                 CriuLog.meaningfulErrmsg(rlimit, log));
         assertEquals("some real message", CriuLog.meaningfulErrmsg("some real message", log));
+        assertEquals("page-xfer: Can't write to the page server: No space left on device",
+                CriuLog.meaningfulErrmsg("", log), "no errmsg at all: the log's first real error");
         assertEquals(rlimit, CriuLog.meaningfulErrmsg(rlimit, dir.resolve("missing.log")));
     }
 

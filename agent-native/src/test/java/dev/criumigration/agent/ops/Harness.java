@@ -13,6 +13,7 @@ import dev.criumigration.agent.protocol.PutImagesRequest;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -38,8 +39,16 @@ final class Harness {
 
   static <R extends Message> R run(Operation<R> operation, OperationListener listener)
       throws AgentException, InterruptedException {
-    return operation.run(new OperationContext(Deadline.after(operation.defaultTimeout()), new Cancellation(),
-        listener, CRIU, BASE));
+    return run(operation, listener, operation.defaultTimeout());
+  }
+
+  static <R extends Message> R run(Operation<R> operation, Duration timeout) throws AgentException, InterruptedException {
+    return run(operation, OperationListener.SILENT, timeout);
+  }
+
+  private static <R extends Message> R run(Operation<R> operation, OperationListener listener, Duration timeout)
+      throws AgentException, InterruptedException {
+    return operation.run(new OperationContext(Deadline.after(timeout), new Cancellation(), listener, CRIU, BASE));
   }
 
   /** A page server running in the background, as `criu-agent page-server` without --detach. */
@@ -50,9 +59,12 @@ final class Harness {
     final CompletableFuture<PageServerResult> result = new CompletableFuture<>();
 
     PageServer(Path dir, String tmpfsSize) throws Exception {
-      this.dir = dir;
-      PageServerOperation operation = new PageServerOperation(
-          PageServerRequest.newBuilder().setImagesDir(dir.toString()).setTmpfsSize(tmpfsSize).build());
+      this(PageServerRequest.newBuilder().setImagesDir(dir.toString()).setTmpfsSize(tmpfsSize).build());
+    }
+
+    PageServer(PageServerRequest request) throws Exception {
+      this.dir = Path.of(request.getImagesDir());
+      PageServerOperation operation = new PageServerOperation(request);
       OperationListener listener = new OperationListener() {
         @Override
         public void pageServerListening(PageServerListening where) {

@@ -15,9 +15,12 @@ import dev.criumigration.agent.protocol.DumpRequest;
 import dev.criumigration.agent.protocol.ErrorKind;
 import dev.criumigration.agent.protocol.FetchImagesRequest;
 import dev.criumigration.agent.protocol.FetchImagesResult;
+import dev.criumigration.agent.protocol.HostFactsRequest;
 import dev.criumigration.agent.protocol.ImagesRequest;
 import dev.criumigration.agent.protocol.PageServerListening;
 import dev.criumigration.agent.protocol.PageServerRequest;
+import dev.criumigration.agent.protocol.ProcessStateRequest;
+import dev.criumigration.agent.protocol.ProcessTreeRequest;
 import dev.criumigration.agent.protocol.PutImagesRequest;
 import dev.criumigration.agent.protocol.RestoreRequest;
 import dev.criumigration.agent.testing.RequiresRootAndCriu;
@@ -25,6 +28,7 @@ import dev.criumigration.agent.testing.Workload;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -72,6 +76,23 @@ class ServeTest {
       AgentEvent frozen = sourceAgent.await(dump, AgentEvent::hasFrozen, SHORT);
       assertEquals(workload.rootPid(), frozen.getFrozen().getPid());
       Workload.Tick atFreeze = workload.lastTick().orElseThrow();
+
+      // The cheap looks at /proc run beside the frozen dump.
+      long tree = sourceAgent.send(AgentRequest.newBuilder().setProcessTree(ProcessTreeRequest.newBuilder()
+          .setPid(workload.rootPid())));
+      AgentEvent treeSeen = sourceAgent.outcome(tree, SHORT);
+      assertEquals(List.of(workload.rootPid()), treeSeen.getResult().getProcessTree().getPidsList(), treeSeen.toString());
+      assertTrue(treeSeen.getResult().getProcessTree().getOwnPidNamespace(), treeSeen.toString());
+      long state = sourceAgent.send(AgentRequest.newBuilder().setProcessState(ProcessStateRequest.newBuilder()
+          .setPid(workload.rootPid())));
+      AgentEvent stateSeen = sourceAgent.outcome(state, SHORT);
+      assertTrue(stateSeen.getResult().getProcessState().getExists(), stateSeen.toString());
+      long facts = sourceAgent.send(AgentRequest.newBuilder().setHostFacts(HostFactsRequest.newBuilder()
+          .addPids(workload.rootPid()).setPeer("127.0.0.1")));
+      AgentEvent factsSeen = sourceAgent.outcome(facts, SHORT);
+      assertEquals(List.of(workload.rootPid()), factsSeen.getResult().getHostFacts().getPidsInUseList(),
+          factsSeen.toString());
+      assertEquals("127.0.0.1", factsSeen.getResult().getHostFacts().getAddressTowardPeer());
 
       // The page server is done once the dump reached its commit point.
       AgentEvent received = destinationAgent.outcome(serving, SHORT);
