@@ -65,6 +65,9 @@ public final class OneShotMigration {
             clock.begin(Phase.PREFLIGHT);
             HostSessions.Pair hosts = sessions.openBoth(spec.from(), spec.to());
             ledger.sessions(hosts.source(), hosts.destination());
+            // The page server's and the dump's agents start while the preflight runs.
+            hosts.destination().prepareAgent();
+            hosts.source().prepareAgent();
             found = new Preflight(sessions, listener, settings.commandTimeout())
                     .run(hosts.source(), hosts.destination(), spec, clock);
             warnings.addAll(found.warnings());

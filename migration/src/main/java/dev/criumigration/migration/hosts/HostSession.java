@@ -20,7 +20,8 @@ import java.util.function.Consumer;
  * One host during an engine call: its SSH connection and the agents serving on it. Everything the
  * engine asks a host goes through here, as agent requests ({@link AgentRequests}): one way in. An
  * agent runs one operation at a time, so a long one (a commit-point dump, a page server) gets an
- * agent of its own beside the session's main agent.
+ * agent of its own beside the session's main agent; the one-shot migration starts those agents during
+ * its preflight, so no JVM start falls between the page server and the freeze.
  */
 public final class HostSession implements AutoCloseable {
     private final HostAddress address;
@@ -29,6 +30,8 @@ public final class HostSession implements AutoCloseable {
     private final Consumer<String> log;
     private final RemoteAgent agent;
     private final List<RemoteAgent> extraAgents = new CopyOnWriteArrayList<>();
+    /** An agent started ahead of the operation that will take it. */
+    private RemoteAgent prepared;
 
     private HostSession(HostAddress address, RemoteHost host, String jarPath, Consumer<String> log)
             throws MigrationException {
@@ -53,8 +56,24 @@ public final class HostSession implements AutoCloseable {
         }
     }
 
-    /** Another agent on the same host and connection, closed with the session. */
-    public RemoteAgent startAgent() throws MigrationException {
+    /** Starts the agent that the next {@link #agentOfItsOwn()} hands out. */
+    public synchronized void prepareAgent() throws MigrationException {
+        if (prepared == null) {
+            prepared = startAgent();
+        }
+    }
+
+    /**
+     * An agent for one long operation: the prepared one (whose death since is noticed at this
+     * operation's first request), else a new one on the same connection. Closed with the session.
+     */
+    public synchronized RemoteAgent agentOfItsOwn() throws MigrationException {
+        RemoteAgent agent = prepared != null ? prepared : startAgent();
+        prepared = null;
+        return agent;
+    }
+
+    private RemoteAgent startAgent() throws MigrationException {
         RemoteAgent extra = RemoteAgent.start(host, jarPath, log);
         extraAgents.add(extra);
         return extra;

@@ -53,7 +53,7 @@ public final class DumpPhase {
             throws MigrationException {
         RollbackLedger ledger = context.ledger();
         ledger.dumpDir(target.imagesDir());
-        RemoteAgent agent = src.startAgent();
+        RemoteAgent agent = src.agentOfItsOwn();
         CompletableFuture<Frozen> frozen = new CompletableFuture<>();
         ledger.dumpStarted(SourceHold.COMMIT_POINT);
         RemoteAgent.Call call = agent.start(AgentRequest.newBuilder().setDump(target.request().setCommitPoint(true)),

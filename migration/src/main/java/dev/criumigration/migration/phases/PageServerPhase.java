@@ -54,7 +54,7 @@ public final class PageServerPhase {
             }).getPageServer();
             return new Started(listening.getNow(PageServerListening.getDefaultInstance()), result);
         }
-        RemoteAgent agent = dst.startAgent();
+        RemoteAgent agent = dst.agentOfItsOwn();
         RemoteAgent.Call call = agent.start(AgentRequest.newBuilder().setPageServer(request), timeout, event -> {
             if (event.hasListening()) {
                 listening.complete(event.getListening());
