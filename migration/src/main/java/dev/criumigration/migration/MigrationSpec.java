@@ -19,10 +19,12 @@ import java.time.Duration;
  * @param pageServerAddress where the destination's page server listens; null: the destination's own
  *                       address on its route to the source, as its agent finds it (behind NAT, a
  *                       bastion or on a multi-homed host, give the address the source really reaches)
+ * @param recheck        ask CRIU again on both hosts (host checks, CPU check) instead of reusing what
+ *                       the agents kept from an earlier migration with the same CRIU, kernel and agent
  */
 public record MigrationSpec(HostAddress from, HostAddress to, int pid, String imagesDir, String tmpfsSize,
                             boolean tcpEstablished, boolean shellJob, boolean dryRun, Duration timeout,
-                            boolean tls, String pageServerAddress) {
+                            boolean tls, String pageServerAddress, boolean recheck) {
     public MigrationSpec {
         if (from == null || to == null) {
             throw new UsageException("both hosts are required: --from [USER@]HOST[:PORT] --to [USER@]HOST[:PORT]");
@@ -59,6 +61,7 @@ public record MigrationSpec(HostAddress from, HostAddress to, int pid, String im
         private Duration timeout;
         private boolean tls = true;
         private String pageServerAddress;
+        private boolean recheck;
 
         private Builder(HostAddress from, HostAddress to, int pid) {
             this.from = from;
@@ -75,10 +78,11 @@ public record MigrationSpec(HostAddress from, HostAddress to, int pid, String im
         /** false: the page stream is not encrypted (logged as a warning). */
         public Builder tls(boolean v) { tls = v; return this; }
         public Builder pageServerAddress(String v) { pageServerAddress = v; return this; }
+        public Builder recheck(boolean v) { recheck = v; return this; }
 
         public MigrationSpec build() {
             return new MigrationSpec(from, to, pid, imagesDir, tmpfsSize, tcpEstablished, shellJob, dryRun, timeout,
-                    tls, pageServerAddress);
+                    tls, pageServerAddress, recheck);
         }
     }
 }

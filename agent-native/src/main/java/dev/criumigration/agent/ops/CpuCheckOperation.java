@@ -13,11 +13,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.Optional;
 
 /**
  * CRIU's own CPU compatibility check (CPUINFO_CHECK) of another host's cpuinfo image against this
  * host's CPU, in a private scratch directory that is removed afterwards. CRIU's "no" is an answer
- * (compatible=false with its reason), not a failure.
+ * (compatible=false with its reason), not a failure. A "yes" is kept in the {@link HostCheckCache}:
+ * the same image is not checked again while this host's CRIU, kernel and agent stay the same.
  */
 public final class CpuCheckOperation implements Operation<CpuCheckResult> {
   private static final String IMAGE = "cpuinfo.img";
@@ -39,7 +41,23 @@ public final class CpuCheckOperation implements Operation<CpuCheckResult> {
     if (request.getCpuinfo().isEmpty()) {
       throw AgentException.usage("no cpuinfo image given", "send the source host's CheckResult.cpuinfo");
     }
-    context.criu().binary();  // no CRIU: say so before anything is made
+    Path criuPath = context.criu().binary().path();  // no CRIU: say so before anything is made
+    Optional<HostCheckCache> cache = HostCheckCache.forHost(criuPath);
+    if (!request.getRecheck() && cache.isPresent() && cache.get().compatibleBefore(request.getCpuinfo())) {
+      return CpuCheckResult.newBuilder().setCompatible(true).setFromCache(true).build();
+    }
+    CpuCheckResult result = checkInScratch(context);
+    if (result.getCompatible() && cache.isPresent()) {
+      try {
+        cache.get().keepCompatible(request.getCpuinfo());
+      } catch (IOException e) {
+        context.listener().log("could not keep the CPU check in " + HostCheckCache.DEFAULT_FILE + ": " + e.getMessage());
+      }
+    }
+    return result;
+  }
+
+  private CpuCheckResult checkInScratch(OperationContext context) throws AgentException, InterruptedException {
     Path scratch;
     try {
       scratch = Files.createTempDirectory("criu-agent-cpu-check",

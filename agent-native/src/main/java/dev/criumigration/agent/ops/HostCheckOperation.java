@@ -28,8 +28,10 @@ public final class HostCheckOperation implements Operation<CheckResult> {
   static final int MIN_MINOR = 2;
   private static final Duration STEP_TIMEOUT = Duration.ofSeconds(30);
 
+  private final CheckRequest request;
+
   public HostCheckOperation(CheckRequest request) {
-    // CheckRequest has no fields yet
+    this.request = request;
   }
 
   @Override
@@ -60,12 +62,28 @@ public final class HostCheckOperation implements Operation<CheckResult> {
       return result.setOk(false).build();
     }
     result.setCriuPath(criuPath.toString());
+    Optional<HostCheckCache> cache = HostCheckCache.forHost(criuPath);
+    Optional<CheckResult> known = request.getRecheck() ? Optional.empty() : cache.flatMap(HostCheckCache::criuAnswers);
+    if (known.isPresent()) {
+      result.mergeFrom(known.get()).setFromCache(true);
+      return result.setOk(result.getProblemsCount() == 0).build();
+    }
+    int problemsBefore = result.getProblemsCount();
+    askCriuInScratch(context, criuPath, result);
+    if (result.getProblemsCount() == problemsBefore && cache.isPresent()) {
+      keep(cache.get(), result, context);
+    }
+    return result.setOk(result.getProblemsCount() == 0).build();
+  }
+
+  private static void askCriuInScratch(OperationContext context, Path criuPath, CheckResult.Builder result)
+      throws InterruptedException {
     Path scratch;
     try {
       scratch = Files.createTempDirectory("criu-agent-check");
     } catch (IOException e) {
       result.addProblems("cannot create a temporary directory: " + e.getMessage());
-      return result.setOk(false).build();
+      return;
     }
     try {
       askCriu(context, scratch, result);
@@ -77,7 +95,18 @@ public final class HostCheckOperation implements Operation<CheckResult> {
         context.listener().log("could not remove " + scratch + ": " + e.getMessage());
       }
     }
-    return result.setOk(result.getProblemsCount() == 0).build();
+  }
+
+  /** CRIU's part of the result, for the next check; a cache that cannot be written only costs time. */
+  private static void keep(HostCheckCache cache, CheckResult.Builder result, OperationContext context) {
+    try {
+      cache.keepCriuAnswers(CheckResult.newBuilder().setCriuVersion(result.getCriuVersion())
+          .setCriuCheckPassed(result.getCriuCheckPassed()).setMemTrack(result.getMemTrack())
+          .setLazyPages(result.getLazyPages()).setHardwareBreakpoints(result.getHardwareBreakpoints())
+          .setCpuinfo(result.getCpuinfo()).build());
+    } catch (IOException e) {
+      context.listener().log("could not keep CRIU's answers in " + HostCheckCache.DEFAULT_FILE + ": " + e.getMessage());
+    }
   }
 
   /** Version, features and cpuinfo over one `criu swrk` (keep_open), then CHECK, which ends it. */

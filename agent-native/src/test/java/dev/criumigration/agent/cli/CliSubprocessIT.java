@@ -173,6 +173,45 @@ class CliSubprocessIT {
   }
 
   @Test
+  void aSecondCheckStartsNoCriuUntilRecheckOrAnotherCriu() throws Exception {
+    // A CRIU of this test's own (a new binary: a key of its own) that notes each start, then is CRIU.
+    Path starts = dir.resolve("criu-starts.log");
+    Path criu = dir.resolve("criu");
+    String realCriu = dev.criumigration.agent.criu.CriuBinary.locate().path().toString();
+    Files.writeString(criu, "#!/bin/sh\necho \"$*\" >> '" + starts + "'\nexec '" + realCriu + "' \"$@\"\n");
+    Files.setPosixFilePermissions(criu, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+    Map<String, String> ownCriu = Map.of("CRIU_BINARY", criu.toString());
+
+    CheckResult first = checkWith(ownCriu, "--recheck");
+    assertFalse(first.getFromCache());
+    long startsAsked = Files.readAllLines(starts).size();
+    assertTrue(startsAsked > 0, "the first check ran CRIU");
+
+    CheckResult second = checkWith(ownCriu);
+    assertTrue(second.getFromCache(), second.toString());
+    assertEquals(startsAsked, Files.readAllLines(starts).size(), "the second check started no CRIU");
+    assertEquals(first.getCriuVersion(), second.getCriuVersion());
+    assertEquals(first.getCpuinfo(), second.getCpuinfo());
+    assertEquals(first.getCriuCheckPassed(), second.getCriuCheckPassed());
+    assertEquals(first.getHardwareBreakpoints(), second.getHardwareBreakpoints());
+
+    CheckResult forced = checkWith(ownCriu, "--recheck");
+    assertFalse(forced.getFromCache());
+    assertTrue(Files.readAllLines(starts).size() > startsAsked, "--recheck ran CRIU again");
+
+    Files.setLastModifiedTime(criu, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() - 60_000));
+    assertFalse(checkWith(ownCriu).getFromCache(), "another CRIU binary is asked again");
+  }
+
+  private CheckResult checkWith(Map<String, String> env, String... options) throws Exception {
+    List<String> args = new ArrayList<>(List.of("check", "--json"));
+    args.addAll(List.of(options));
+    Run check = agent(env, args.toArray(String[]::new));
+    assertEquals(0, check.exit(), check.out() + check.err());
+    return CliTest.singleJsonDocument(check.out(), CheckResult.newBuilder()).build();
+  }
+
+  @Test
   void withoutCriuCheckSaysWhyAndDumpChangesNothing() throws Exception {
     Map<String, String> noCriu = Map.of("CRIU_BINARY", "/nonexistent/criu");
     Run check = agent(noCriu, "check", "--json");

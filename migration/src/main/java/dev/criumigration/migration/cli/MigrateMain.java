@@ -114,6 +114,10 @@ public final class MigrateMain implements Callable<Integer> {
             + "TLS and certificates made for this migration (a warning is printed).")
     boolean noTls;
 
+    @Option(names = "--recheck", description = "Ask CRIU again on both hosts instead of reusing the host and CPU "
+            + "checks the agents kept from an earlier migration with the same CRIU, kernel and agent.")
+    boolean recheck;
+
     public static void main(String[] args) {
         System.exit(run(args, System.out, System.err));
     }
@@ -151,7 +155,7 @@ public final class MigrateMain implements Callable<Integer> {
                     + ": criu-migrate --from [USER@]HOST[:PORT] --to [USER@]HOST[:PORT] --pid PID (see --help)");
         }
         MigrationSpec spec = new MigrationSpec(from, to, pid, imagesDir, tmpfsSize, tcpEstablished, shellJob, dryRun,
-                timeout, !noTls, null);
+                timeout, !noTls, null, recheck);
         return withEngine(command, connection, timeout, engine -> {
             MigrationReport report = engine.migrate(spec);
             PrintWriter out = command.commandLine().getOut();

@@ -23,7 +23,7 @@ public final class HostActions {
         Checks.require(host, "host");
         return onOneHost(host, Phase.PREFLIGHT, session ->
                 new Preflight(steps.sessions(), steps.listener(), steps.settings().commandTimeout())
-                        .check(session, Phase.PREFLIGHT));
+                        .check(session, Phase.PREFLIGHT, true));
     }
 
     /** Resumes (or, once it runs elsewhere, kills) a tree left stopped by a dump. */

@@ -49,7 +49,7 @@ public final class PageServerStep {
             String tmpfsSize = s.tmpfsSize();
             if (tmpfsSize == null) {
                 long available = new Preflight(steps.sessions(), steps.listener(), steps.settings().commandTimeout())
-                        .check(dst, Phase.PAGE_SERVER).getMemoryAvailableBytes();
+                        .check(dst, Phase.PAGE_SERVER, false).getMemoryAvailableBytes();
                 tmpfsSize = Sizes.megabytes(available).replaceFirst("^0M$", "64M");
             }
             String address = s.address() != null ? s.address() : Checks.resolve(destination);

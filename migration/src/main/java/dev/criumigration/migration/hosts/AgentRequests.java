@@ -23,8 +23,9 @@ import java.util.List;
 public final class AgentRequests {
     private AgentRequests() {}
 
-    public static AgentRequest.Builder check() {
-        return AgentRequest.newBuilder().setCheck(CheckRequest.getDefaultInstance());
+    /** The host check; without {@code recheck} the agent may answer CRIU's part from its cache. */
+    public static AgentRequest.Builder check(boolean recheck) {
+        return AgentRequest.newBuilder().setCheck(CheckRequest.newBuilder().setRecheck(recheck));
     }
 
     public static AgentRequest.Builder processTree(int pid) {
@@ -44,8 +45,9 @@ public final class AgentRequests {
         return AgentRequest.newBuilder().setProcessState(ProcessStateRequest.newBuilder().setPid(pid).setWait(wait));
     }
 
-    public static AgentRequest.Builder cpuCheck(ByteString sourceCpuinfo) {
-        return AgentRequest.newBuilder().setCpuCheck(CpuCheckRequest.newBuilder().setCpuinfo(sourceCpuinfo));
+    public static AgentRequest.Builder cpuCheck(ByteString sourceCpuinfo, boolean recheck) {
+        return AgentRequest.newBuilder().setCpuCheck(CpuCheckRequest.newBuilder().setCpuinfo(sourceCpuinfo)
+                .setRecheck(recheck));
     }
 
     public static AgentRequest.Builder pageServerStatus(String imagesDir, boolean withDumpTls) {

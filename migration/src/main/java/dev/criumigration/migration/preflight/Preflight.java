@@ -48,9 +48,9 @@ public final class Preflight {
     public Findings run(HostSession src, HostSession dst, MigrationSpec spec, PhaseClock clock)
             throws MigrationException {
         // Each agent runs one request at a time: each host's requests in turn, the two hosts side by side.
-        CompletableFuture<SourceFacts> sourceFinding = sessions.async(() -> new SourceFacts(check(src, Phase.PREFLIGHT),
+        CompletableFuture<SourceFacts> sourceFinding = sessions.async(() -> new SourceFacts(check(src, Phase.PREFLIGHT, spec.recheck()),
                 src.call(AgentRequests.processTree(spec.pid()), clock.remaining(commandTimeout)).getProcessTree()));
-        CheckResult dstCheck = check(dst, Phase.PREFLIGHT);
+        CheckResult dstCheck = check(dst, Phase.PREFLIGHT, spec.recheck());
         SourceFacts source = HostSessions.await(sourceFinding);
         CheckResult srcCheck = source.check();
         ProcessTree tree = source.tree();
@@ -60,15 +60,21 @@ public final class Preflight {
 
         CompatibilityRules.Verdict verdict = CompatibilityRules.judge(srcCheck, dstCheck, tree, dstFacts,
                 spec.tmpfsSize(), spec.from().toString(), spec.to().toString());
-        String cpuCheck = cpuCheck(srcCheck, dst, clock);
+        String cpuCheck = cpuCheck(srcCheck, dst, spec.recheck(), clock);
         String address = spec.pageServerAddress() != null ? spec.pageServerAddress() : dstFacts.getAddressTowardPeer();
         return new Findings(tree, verdict.tmpfsSize(), verdict.criuVersions(), cpuCheck, address, verdict.warnings());
     }
 
-    /** The agent's host check; a host that cannot take part is HOST_NOT_READY in {@code phase}. */
-    public CheckResult check(HostSession session, Phase phase) throws MigrationException {
-        CheckResult check = session.call(AgentRequests.check(), commandTimeout.plus(Duration.ofSeconds(30)))
+    /**
+     * The agent's host check (CRIU's part from the agent's cache unless {@code recheck}); a host that
+     * cannot take part is HOST_NOT_READY in {@code phase}.
+     */
+    public CheckResult check(HostSession session, Phase phase, boolean recheck) throws MigrationException {
+        CheckResult check = session.call(AgentRequests.check(recheck), commandTimeout.plus(Duration.ofSeconds(30)))
                 .getCheck();
+        if (check.getFromCache()) {
+            listener.log(session + ": CRIU's answers as kept from an earlier check (same CRIU, kernel and agent)");
+        }
         if (!check.getOk()) {
             throw new MigrationException(phase, Kind.HOST_NOT_READY, session + " cannot take part in a migration: "
                     + String.join("; ", check.getProblemsList()), "install CRIU 4.2+ and Java 17+ with "
@@ -78,18 +84,20 @@ public final class Preflight {
     }
 
     /** CRIU's own CPU compatibility check: the source's cpuinfo image checked by CRIU on the destination. */
-    private String cpuCheck(CheckResult srcCheck, HostSession dst, PhaseClock clock) throws MigrationException {
+    private String cpuCheck(CheckResult srcCheck, HostSession dst, boolean recheck, PhaseClock clock)
+            throws MigrationException {
         if (srcCheck.getCpuinfo().isEmpty()) {
             listener.warning("CPU compatibility not checked: the source agent sent no cpuinfo image");
             return "not checked (the source agent sent no cpuinfo image)";
         }
-        CpuCheckResult result = dst.call(AgentRequests.cpuCheck(srcCheck.getCpuinfo()), clock.remaining(commandTimeout))
+        CpuCheckResult result = dst.call(AgentRequests.cpuCheck(srcCheck.getCpuinfo(), recheck), clock.remaining(commandTimeout))
                 .getCpuCheck();
         if (!result.getCompatible()) {
             throw new MigrationException(Phase.PREFLIGHT, Kind.INCOMPATIBLE, "the CPU of " + dst + " lacks features "
                     + "the source's CPU has (CRIU's cpuinfo check: " + result.getDetail() + ")",
                     "migrate to a host with the same or a newer CPU");
         }
-        return "compatible (CRIU's cpuinfo check on the destination)";
+        return result.getFromCache() ? "compatible (CRIU's cpuinfo check on the destination, as kept from an earlier one)"
+                : "compatible (CRIU's cpuinfo check on the destination)";
     }
 }

@@ -84,4 +84,33 @@ class MigrateTest extends TwoHosts {
         assertSourceRunsWithItsState(workload, before);
         assertNothingLeft();
     }
+
+    @Test
+    void aSecondPreflightReusesWhatTheAgentsKeptAndRecheckAsksCriuAgain() throws Exception {
+        Workload workload = workload("16M", 0);
+        MigrationSpec.Builder spec = MigrationSpec.builder(from(), to(), workload.rootPid())
+                .imagesDir(imagesRoot.toString()).dryRun(true);
+        RecordingListener asked = new RecordingListener();
+        RecordingListener kept = new RecordingListener();
+        MigrationReport first;
+        MigrationReport second;
+        MigrationReport forced;
+        try (MigrationEngine engine = engine(asked)) {
+            first = engine.migrate(spec.recheck(true).build());
+        }
+        try (MigrationEngine engine = engine(kept)) {
+            second = engine.migrate(spec.recheck(false).build());
+        }
+        try (MigrationEngine engine = engine(new RecordingListener())) {
+            forced = engine.migrate(spec.recheck(true).build());
+        }
+        assertEquals("compatible (CRIU's cpuinfo check on the destination)", first.cpuCheck());
+        assertTrue(asked.logs.stream().noneMatch(line -> line.contains("as kept from an earlier check")), asked.logs.toString());
+        assertEquals("compatible (CRIU's cpuinfo check on the destination, as kept from an earlier one)", second.cpuCheck());
+        assertEquals(2, kept.logs.stream().filter(line -> line.contains("as kept from an earlier check")).count(),
+                "both hosts' checks came from the agents' cache: " + kept.logs);
+        assertEquals(first.criuVersions(), second.criuVersions());
+        assertEquals(first.cpuCheck(), forced.cpuCheck());
+        assertNothingLeft();
+    }
 }
