@@ -1,6 +1,6 @@
 package dev.criumigration.migration;
 
-import java.util.LinkedHashMap;
+import com.fasterxml.jackson.annotation.JsonProperty;
 import java.util.Map;
 
 /**
@@ -19,38 +19,28 @@ import java.util.Map;
  * @param frozenMillis   how long CRIU kept the tree frozen during the dump
  * @param durationMillis the dump call, end to end
  */
-public record DumpInfo(String source, int pid, String imagesDir, boolean leftStopped, boolean tcpEstablished,
-                       boolean shellJob, PageServerInfo pageServer, int processes, long pages, long bytes,
+public record DumpInfo(@JsonProperty(required = true) String source, @JsonProperty(required = true) int pid,
+                       @JsonProperty(required = true) String imagesDir,
+                       @JsonProperty(required = true) boolean leftStopped, boolean tcpEstablished, boolean shellJob,
+                       @JsonProperty(required = true) PageServerInfo pageServer, int processes, long pages, long bytes,
                        long frozenMillis, long durationMillis) {
 
-    /** Megabytes (MiB) per second over the dump's duration; 0 when unknown. */
+    /** Megabytes (MiB) per second over the dump's duration, to a tenth; 0 when unknown. */
+    @JsonProperty("megabytesPerSecond")
     public double megabytesPerSecond() {
-        return durationMillis <= 0 ? 0 : bytes / (double) (1 << 20) / (durationMillis / 1000.0);
+        return durationMillis <= 0 ? 0 : Math.round(bytes / (double) (1 << 20) / (durationMillis / 1000.0) * 10) / 10.0;
     }
 
+    /** The plain map a step hands on (a Jenkins step's return value, the state file's "dump"). */
     public Map<String, Object> toMap() {
-        Map<String, Object> map = new LinkedHashMap<>();
-        map.put("source", source);
-        map.put("pid", pid);
-        map.put("imagesDir", imagesDir);
-        map.put("leftStopped", leftStopped);
-        map.put("tcpEstablished", tcpEstablished);
-        map.put("shellJob", shellJob);
-        map.put("pageServer", pageServer.toMap());
-        map.put("processes", processes);
-        map.put("pages", pages);
-        map.put("bytes", bytes);
-        map.put("frozenMillis", frozenMillis);
-        map.put("durationMillis", durationMillis);
-        map.put("megabytesPerSecond", Math.round(megabytesPerSecond() * 10) / 10.0);
-        return map;
+        return Documents.toMap(this);
     }
 
+    /**
+     * The dump a map made by {@link #toMap} describes; the required entries are there. Without
+     * "leftStopped" the map is refused: whether the source still waits decides what restore may do.
+     */
     public static DumpInfo fromMap(Map<?, ?> map) {
-        MapValues v = new MapValues("the dump map", map);
-        return new DumpInfo(v.string("source"), v.intValue("pid"), v.string("imagesDir"), v.bool("leftStopped", true),
-                v.bool("tcpEstablished", false), v.bool("shellJob", false), PageServerInfo.fromMap(v.map("pageServer")),
-                v.intValue("processes", 0), v.longValue("pages", 0), v.longValue("bytes", 0),
-                v.longValue("frozenMillis", 0), v.longValue("durationMillis", 0));
+        return Documents.fromMap(map, DumpInfo.class, "the dump map");
     }
 }

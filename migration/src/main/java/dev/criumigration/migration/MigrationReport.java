@@ -1,7 +1,6 @@
 package dev.criumigration.migration;
 
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
+import com.fasterxml.jackson.annotation.JsonProperty;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -28,83 +27,37 @@ import java.util.Map;
  * @param warnings        things worth knowing that did not stop the migration
  * @param tls             the page stream was encrypted with TLS
  */
-public record MigrationReport(String id, String from, String to, int pid, int restoredPid, boolean dryRun,
-                              List<PhaseTiming> phases, long frozenMillis, long pages, long bytes,
+public record MigrationReport(@JsonProperty(required = true) String id, @JsonProperty(required = true) String from,
+                              @JsonProperty(required = true) String to, @JsonProperty(required = true) int pid,
+                              int restoredPid, boolean dryRun, List<PhaseTiming> phases, long frozenMillis, long pages, long bytes,
                               double megabytesPerSecond, int processes, String criuVersions, String cpuCheck,
                               String tmpfsSize, List<String> warnings, boolean tls) {
 
     /** One phase and how long it took. */
-    public record PhaseTiming(Phase phase, long millis) {}
+    public record PhaseTiming(@JsonProperty(required = true) Phase phase, @JsonProperty(required = true) long millis) {}
 
     public MigrationReport {
-        phases = List.copyOf(phases);
-        warnings = List.copyOf(warnings);
+        phases = phases == null ? List.of() : List.copyOf(phases);
+        warnings = warnings == null ? List.of() : List.copyOf(warnings);
+        megabytesPerSecond = Math.round(megabytesPerSecond * 10) / 10.0;  // to a tenth: what is worth printing
     }
 
+    @JsonProperty("totalMillis")
     public long totalMillis() {
         return phases.stream().mapToLong(PhaseTiming::millis).sum();
     }
 
+    /** The plain map a step hands on (the criuMigrate step's return value). */
     public Map<String, Object> toMap() {
-        Map<String, Object> map = new LinkedHashMap<>();
-        map.put("id", id);
-        map.put("from", from);
-        map.put("to", to);
-        map.put("pid", pid);
-        map.put("restoredPid", restoredPid);
-        map.put("dryRun", dryRun);
-        List<Object> phaseList = new ArrayList<>();
-        for (PhaseTiming timing : phases) {
-            Map<String, Object> phase = new LinkedHashMap<>();
-            phase.put("phase", timing.phase().name());
-            phase.put("millis", timing.millis());
-            phaseList.add(phase);
-        }
-        map.put("phases", phaseList);
-        map.put("totalMillis", totalMillis());
-        map.put("frozenMillis", frozenMillis);
-        map.put("pages", pages);
-        map.put("bytes", bytes);
-        map.put("megabytesPerSecond", Math.round(megabytesPerSecond * 10) / 10.0);
-        map.put("processes", processes);
-        map.put("criuVersions", criuVersions);
-        map.put("cpuCheck", cpuCheck);
-        map.put("tmpfsSize", tmpfsSize);
-        map.put("warnings", new ArrayList<Object>(warnings));
-        map.put("tls", tls);
-        return map;
+        return Documents.toMap(this);
     }
 
     public static MigrationReport fromMap(Map<?, ?> map) {
-        MapValues v = new MapValues("the migration report map", map);
-        List<PhaseTiming> phases = new ArrayList<>();
-        for (Object entry : v.list("phases")) {
-            if (!(entry instanceof Map<?, ?> phaseMap)) {
-                throw new UsageException("the migration report's phases must be maps");
-            }
-            MapValues p = new MapValues("a phase of the migration report", phaseMap);
-            String name = p.string("phase");
-            Phase phase;
-            try {
-                phase = Phase.valueOf(name);
-            } catch (IllegalArgumentException e) {
-                throw new UsageException("unknown phase '" + name + "' in the migration report");
-            }
-            phases.add(new PhaseTiming(phase, p.longValue("millis")));
-        }
-        List<String> warnings = new ArrayList<>();
-        for (Object warning : v.list("warnings")) {
-            warnings.add(String.valueOf(warning));
-        }
-        return new MigrationReport(v.string("id"), v.string("from"), v.string("to"), v.intValue("pid"),
-                v.intValue("restoredPid", 0), v.bool("dryRun", false), phases, v.longValue("frozenMillis", 0),
-                v.longValue("pages", 0), v.longValue("bytes", 0), v.doubleValue("megabytesPerSecond", 0),
-                v.intValue("processes", 0), v.optString("criuVersions"), v.optString("cpuCheck"),
-                v.optString("tmpfsSize"), warnings, v.bool("tls", false));
+        return Documents.fromMap(map, MigrationReport.class, "the migration report map");
     }
 
     public String toJson() {
-        return Json.write(toMap());
+        return Documents.toJson(this);
     }
 
     /** For people: a summary line, one line per phase, then the numbers. */

@@ -1,6 +1,6 @@
 package dev.criumigration.migration;
 
-import java.util.LinkedHashMap;
+import com.fasterxml.jackson.annotation.JsonProperty;
 import java.util.Map;
 
 /**
@@ -17,25 +17,17 @@ import java.util.Map;
  * @param tls           the page server speaks TLS; the certificate and key for the dump wait beside its
  *                      own on the destination (never in this map), and the dump step fetches them
  */
-public record PageServerInfo(String host, String address, int port, String imagesDir, boolean tmpfsMounted,
-                             String tmpfsSize, int pid, boolean tls) {
+public record PageServerInfo(@JsonProperty(required = true) String host,
+                             @JsonProperty(required = true) String address, @JsonProperty(required = true) int port,
+                             @JsonProperty(required = true) String imagesDir, boolean tmpfsMounted, String tmpfsSize,
+                             int pid, boolean tls) {
 
+    /** The plain map a step hands on (a Jenkins step's return value, the state file's "pageServer"). */
     public Map<String, Object> toMap() {
-        Map<String, Object> map = new LinkedHashMap<>();
-        map.put("host", host);
-        map.put("address", address);
-        map.put("port", port);
-        map.put("imagesDir", imagesDir);
-        map.put("tmpfsMounted", tmpfsMounted);
-        map.put("tmpfsSize", tmpfsSize == null ? "" : tmpfsSize);
-        map.put("pid", pid);
-        map.put("tls", tls);
-        return map;
+        return Documents.toMap(this);
     }
 
     public static PageServerInfo fromMap(Map<?, ?> map) {
-        MapValues v = new MapValues("the page server map", map);
-        return new PageServerInfo(v.string("host"), v.string("address"), v.intValue("port"), v.string("imagesDir"),
-                v.bool("tmpfsMounted", false), v.optString("tmpfsSize"), v.intValue("pid", 0), v.bool("tls", false));
+        return Documents.fromMap(map, PageServerInfo.class, "the page server map");
     }
 }

@@ -1,6 +1,6 @@
 package dev.criumigration.migration;
 
-import java.util.LinkedHashMap;
+import com.fasterxml.jackson.annotation.JsonProperty;
 import java.util.Map;
 
 /**
@@ -15,26 +15,17 @@ import java.util.Map;
  * @param pagesRestored  pages CRIU restored
  * @param durationMillis the restore call, end to end (images copy, restore, confirm, kill)
  */
-public record RestoreInfo(String destination, int pid, String imagesDir, String source, int sourcePid,
-                          boolean sourceKilled, long pagesRestored, long durationMillis) {
+public record RestoreInfo(@JsonProperty(required = true) String destination, @JsonProperty(required = true) int pid,
+                          @JsonProperty(required = true) String imagesDir, @JsonProperty(required = true) String source,
+                          @JsonProperty(required = true) int sourcePid, boolean sourceKilled, long pagesRestored,
+                          long durationMillis) {
 
+    /** The plain map a step hands on (a Jenkins step's return value, the state file's "restore"). */
     public Map<String, Object> toMap() {
-        Map<String, Object> map = new LinkedHashMap<>();
-        map.put("destination", destination);
-        map.put("pid", pid);
-        map.put("imagesDir", imagesDir);
-        map.put("source", source);
-        map.put("sourcePid", sourcePid);
-        map.put("sourceKilled", sourceKilled);
-        map.put("pagesRestored", pagesRestored);
-        map.put("durationMillis", durationMillis);
-        return map;
+        return Documents.toMap(this);
     }
 
     public static RestoreInfo fromMap(Map<?, ?> map) {
-        MapValues v = new MapValues("the restore map", map);
-        return new RestoreInfo(v.string("destination"), v.intValue("pid"), v.string("imagesDir"), v.string("source"),
-                v.intValue("sourcePid"), v.bool("sourceKilled", false), v.longValue("pagesRestored", 0),
-                v.longValue("durationMillis", 0));
+        return Documents.fromMap(map, RestoreInfo.class, "the restore map");
     }
 }

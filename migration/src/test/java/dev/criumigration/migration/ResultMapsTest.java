@@ -42,7 +42,7 @@ class ResultMapsTest {
         fromGroovy.put("tmpfsMounted", "true");
         assertEquals(PAGE_SERVER, PageServerInfo.fromMap(fromGroovy));
         // ... and after a JSON round trip (the command line's state file).
-        assertEquals(DUMP, DumpInfo.fromMap((Map<?, ?>) Json.parse(Json.write(DUMP.toMap()))));
+        assertEquals(DUMP, DumpInfo.fromMap((Map<?, ?>) Documents.parseObject(Documents.toJson(DUMP.toMap()))));
     }
 
     @Test

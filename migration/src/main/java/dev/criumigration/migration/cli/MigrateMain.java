@@ -2,8 +2,8 @@ package dev.criumigration.migration.cli;
 
 import dev.criumigration.migration.AbortOutcome;
 import dev.criumigration.migration.DumpInfo;
+import dev.criumigration.migration.Documents;
 import dev.criumigration.migration.DumpSpec;
-import dev.criumigration.migration.Json;
 import dev.criumigration.migration.MigrationEngine;
 import dev.criumigration.migration.MigrationException;
 import dev.criumigration.migration.MigrationReport;
@@ -195,7 +195,7 @@ public final class MigrateMain implements Callable<Integer> {
         } catch (MigrationException e) {
             err.println("criu-migrate: " + e.describe());
             if (connection.json) {
-                out.println(Json.write(errorDocument(e)));
+                out.println(Documents.toJson(errorDocument(e)));
             }
             return e.kind() == MigrationException.Kind.USAGE ? USAGE : FAILED;
         } finally {
@@ -506,7 +506,7 @@ public final class MigrateMain implements Callable<Integer> {
     }
 
     private static void print(CommandSpec command, ConnectionOptions connection, Map<String, Object> map, String text) {
-        command.commandLine().getOut().println(connection.json ? Json.write(map) : text);
+        command.commandLine().getOut().println(connection.json ? Documents.toJson(map) : text);
     }
 
     /** The version of this build, from the jar's manifest. */

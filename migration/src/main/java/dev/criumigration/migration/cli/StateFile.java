@@ -1,6 +1,6 @@
 package dev.criumigration.migration.cli;
 
-import dev.criumigration.migration.Json;
+import dev.criumigration.migration.Documents;
 import dev.criumigration.migration.UsageException;
 
 import java.io.IOException;
@@ -8,7 +8,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -23,20 +22,12 @@ final class StateFile {
             throw new UsageException("state file " + file + " does not exist or is not readable: give the file "
                     + "written by the previous step (--state)");
         }
-        Object document;
         try {
-            document = Json.parse(Files.readString(file, StandardCharsets.UTF_8));
+            return Documents.parseObject(Files.readString(file, StandardCharsets.UTF_8));
         } catch (IOException | UsageException e) {
             throw new UsageException("cannot read state file " + file + ": " + e.getMessage() + "; give the file written "
                     + "by the previous step (--state)");
         }
-        if (!(document instanceof Map<?, ?> map)) {
-            throw new UsageException("state file " + file + " does not hold a JSON object; give the file written by "
-                    + "the previous step (--state)");
-        }
-        Map<String, Object> state = new LinkedHashMap<>();
-        map.forEach((key, value) -> state.put(String.valueOf(key), value));
-        return state;
     }
 
     static Map<?, ?> section(Map<String, Object> state, String key, Path file, String writtenBy) {
@@ -64,7 +55,7 @@ final class StateFile {
         try {
             Path parent = file.toAbsolutePath().getParent();
             Path temporary = Files.createTempFile(parent, file.getFileName().toString(), ".tmp");
-            Files.writeString(temporary, Json.write(state) + "\n", StandardCharsets.UTF_8);
+            Files.writeString(temporary, Documents.toJson(state) + "\n", StandardCharsets.UTF_8);
             Files.move(temporary, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {
             throw new UsageException("cannot write state file " + file + ": " + e.getMessage());

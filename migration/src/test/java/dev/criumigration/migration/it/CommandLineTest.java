@@ -1,6 +1,6 @@
 package dev.criumigration.migration.it;
 
-import dev.criumigration.migration.Json;
+import dev.criumigration.migration.Documents;
 import dev.criumigration.migration.cli.MigrateMain;
 import dev.criumigration.migration.ssh.ClientKeys;
 import org.junit.jupiter.api.Test;
@@ -45,7 +45,7 @@ class CommandLineTest extends TwoHosts {
         Run run = criuMigrate(knownHosts, "--from", from().toString(), "--to", to().toString(),
                 "--pid", String.valueOf(workload.rootPid()), "--images-dir", imagesRoot.toString(), "--json");
         assertEquals(0, run.exit(), run.err());
-        Map<?, ?> report = (Map<?, ?>) Json.parse(run.out());
+        Map<?, ?> report = (Map<?, ?>) Documents.parseObject(run.out());
         int restored = ((Number) report.get("restoredPid")).intValue();
         assertEquals(List.of(restored), workload.roots());
         assertEquals(before.checksum(), workload.awaitTickAfter(before.tick(), Duration.ofSeconds(20)).checksum());
@@ -65,9 +65,9 @@ class CommandLineTest extends TwoHosts {
         assertEquals('T', Procs.state(workload.rootPid()));
         Run restore = criuMigrate(knownHosts, "restore", "--state", state.toString(), "--json");
         assertEquals(0, restore.exit(), restore.err());
-        Map<?, ?> document = (Map<?, ?>) Json.parse(Files.readString(state));
+        Map<?, ?> document = (Map<?, ?>) Documents.parseObject(Files.readString(state));
         assertTrue(document.keySet().containsAll(List.of("pageServer", "dump", "restore")), document.toString());
-        int restored = ((Number) ((Map<?, ?>) Json.parse(restore.out())).get("pid")).intValue();
+        int restored = ((Number) ((Map<?, ?>) Documents.parseObject(restore.out())).get("pid")).intValue();
         assertEquals(List.of(restored), workload.roots());
         assertEquals(before.checksum(), workload.awaitTickAfter(before.tick(), Duration.ofSeconds(20)).checksum());
         assertNothingLeft();
@@ -82,7 +82,7 @@ class CommandLineTest extends TwoHosts {
         Run run = criuMigrate(onlySource, "--from", from().toString(), "--to", to().toString(),
                 "--pid", String.valueOf(workload.rootPid()), "--images-dir", imagesRoot.toString(), "--json");
         assertEquals(1, run.exit());
-        Map<?, ?> error = (Map<?, ?>) Json.parse(run.out());
+        Map<?, ?> error = (Map<?, ?>) Documents.parseObject(run.out());
         assertEquals(false, error.get("ok"));
         assertEquals("HOST_KEY", error.get("kind"));
         assertTrue(run.err().contains("ssh-keyscan -p " + destination.port()), run.err());

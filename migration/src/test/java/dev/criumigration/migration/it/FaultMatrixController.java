@@ -2,7 +2,7 @@ package dev.criumigration.migration.it;
 
 import dev.criumigration.migration.DumpInfo;
 import dev.criumigration.migration.DumpSpec;
-import dev.criumigration.migration.Json;
+import dev.criumigration.migration.Documents;
 import dev.criumigration.migration.MigrationEngine;
 import dev.criumigration.migration.MigrationListener;
 import dev.criumigration.migration.MigrationSpec;
@@ -75,16 +75,16 @@ public final class FaultMatrixController {
     }
 
     private static Map<?, ?> read(Path state, String key) throws Exception {
-        return (Map<?, ?>) ((Map<?, ?>) Json.parse(Files.readString(state))).get(key);
+        return (Map<?, ?>) ((Map<?, ?>) Documents.parseObject(Files.readString(state))).get(key);
     }
 
     /** Adds {@code key} to the state file, as criu-migrate's steps do. */
     static void write(Path state, String key, Map<String, Object> value) throws Exception {
         Map<String, Object> document = new LinkedHashMap<>();
         if (Files.exists(state)) {
-            ((Map<?, ?>) Json.parse(Files.readString(state))).forEach((k, v) -> document.put(String.valueOf(k), v));
+            ((Map<?, ?>) Documents.parseObject(Files.readString(state))).forEach((k, v) -> document.put(String.valueOf(k), v));
         }
         document.put(key, value);
-        Files.writeString(state, Json.write(document));
+        Files.writeString(state, Documents.toJson(document));
     }
 }

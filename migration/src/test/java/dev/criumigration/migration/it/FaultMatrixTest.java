@@ -627,7 +627,7 @@ class FaultMatrixTest extends TwoHosts {
         }
         Run abort = criuMigrate("abort", "--state", state.toString(), "--json");
         assertEquals(0, abort.exit(), abort.err());
-        String outcome = String.valueOf(((Map<?, ?>) dev.criumigration.migration.Json.parse(abort.out())).get("outcome"));
+        String outcome = String.valueOf(((Map<?, ?>) dev.criumigration.migration.Documents.parseObject(abort.out())).get("outcome"));
         if (afterCommit) {
             assertEquals("ALREADY_MIGRATED", outcome);
             assertTheDestinationRunsItAlone(workload, before);
