@@ -52,7 +52,10 @@ public final class PageServerPhase {
                     listening.complete(event.getListening());
                 }
             }).getPageServer();
-            return new Started(listening.getNow(PageServerListening.getDefaultInstance()), result);
+            PageServerListening where = listening.getNow(PageServerListening.getDefaultInstance());
+            announce(dst, where.getAddress().isEmpty() ? result.getAddress() : where.getAddress(),
+                    where.getPort() > 0 ? where.getPort() : result.getPort());
+            return new Started(where, result);
         }
         RemoteAgent agent = dst.agentOfItsOwn();
         RemoteAgent.Call call = agent.start(AgentRequest.newBuilder().setPageServer(request), timeout, event -> {
@@ -67,7 +70,13 @@ public final class PageServerPhase {
         });
         context.ledger().pageServerCall(agent, call);
         failWith(call, listening, "the page server exited before it listened");
-        return new Started(agent.await(listening, call), null);
+        PageServerListening where = agent.await(listening, call);
+        announce(dst, where.getAddress().isEmpty() ? address : where.getAddress(), where.getPort());
+        return new Started(where, null);
+    }
+
+    private void announce(HostSession dst, String address, int port) {
+        context.listener().log(dst + ": the page server listens on " + address + " port " + port);
     }
 
     /** The attached page server's outcome: it must have received every page and exited with 0. */

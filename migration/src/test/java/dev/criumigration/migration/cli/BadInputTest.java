@@ -107,6 +107,8 @@ class BadInputTest {
                 temp.resolve("s.json").toString(), "--address", "::ffff:0.0.0.0");
         refused("is not an IP address", "page-server", "--to", "127.0.0.1", "--state",
                 temp.resolve("s.json").toString(), "--address", "dst;touch " + marker);
+        refused("would listen on every interface", migrate("--page-server-address", "0.0.0.0"));
+        refused("is not an IP address", migrate("--page-server-address", "dst.example"));
     }
 
     @Test

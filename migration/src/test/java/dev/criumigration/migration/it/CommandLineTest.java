@@ -54,6 +54,18 @@ class CommandLineTest extends TwoHosts {
     }
 
     @Test
+    void thePageServerListensWhereTheCommandLineSays() throws Exception {
+        // 127.0.0.2 is loopback too, but not the destination's own address toward the source (127.0.0.1).
+        Workload workload = workload("16M", 0);
+        Run run = criuMigrate(knownHosts, "--from", from().toString(), "--to", to().toString(),
+                "--pid", String.valueOf(workload.rootPid()), "--images-dir", imagesRoot.toString(),
+                "--page-server-address", "127.0.0.2", "-v");
+        assertEquals(0, run.exit(), run.err());
+        assertTrue(run.err().contains("the page server listens on 127.0.0.2 port "), run.err());
+        assertNothingLeft();
+    }
+
+    @Test
     void stepByStepWithAStateFile() throws Exception {
         Workload workload = workload("16M", 0);
         Workload.Tick before = workload.lastTick();
