@@ -16,7 +16,7 @@ import picocli.CommandLine.Command;
             + "status: 0 success, 1 the operation failed, 2 bad input."},
     subcommands = {CheckCommand.class, PageServerCommand.class, PageServerStatusCommand.class, DumpCommand.class,
         RestoreCommand.class, SourceCommands.Resume.class, SourceCommands.Kill.class, ImagesCommand.class,
-        CleanupCommand.class, ServeCommand.class, DemoCommand.class, CommandLine.HelpCommand.class},
+        CleanupCommand.class, ServeCommand.class, CommandLine.HelpCommand.class},
     footer = {"", "The disk-less flow, destination B and source A:",
         "B: criu-agent page-server --images-dir /var/lib/criu/in \\",
         "     --tmpfs-size 2G --address 10.0.0.2 --detach",
@@ -26,7 +26,7 @@ import picocli.CommandLine.Command;
         "B: criu-agent restore --images-dir /var/lib/criu/in",
         "A: criu-agent kill --pid 4242  (if the restore failed: resume --pid 4242)",
         "A, B: criu-agent cleanup --images-dir DIR",
-        "", "Try it on this machine: criu-agent demo"})
+        "", "Try it on this machine (as root, in a checkout): src/demo.sh"})
 public final class AgentMain implements Runnable {
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;

@@ -153,26 +153,6 @@ class CliSubprocessIT {
   }
 
   @Test
-  void theDemoMigratesItsWorkloadAndCleansUp() throws Exception {
-    Run demo = agent("demo", "--memory", "16M");
-    assertEquals(0, demo.exit(), demo.out() + demo.err());
-    assertTrue(demo.out().contains("the workload kept its state"), demo.out());
-    assertTrue(demo.out().contains("frozen (CRIU's stats-dump)"), demo.out());
-    String work = demo.out().lines().findFirst().orElseThrow().replace("criu-agent demo in ", "");
-    assertFalse(Files.exists(Path.of(work)), "the demo removed " + work);
-    assertFalse(Files.readString(Path.of("/proc/self/mountinfo")).contains(work), "nothing stays mounted");
-    try (Stream<Path> proc = Files.list(Path.of("/proc"))) {
-      for (Path process : proc.filter(p -> p.getFileName().toString().matches("\\d+")).toList()) {
-        try {
-          assertFalse(Files.readString(process.resolve("cmdline")).contains(work), "a workload still runs: " + process);
-        } catch (IOException gone) {
-          // exited meanwhile
-        }
-      }
-    }
-  }
-
-  @Test
   void aSecondCheckStartsNoCriuUntilRecheckOrAnotherCriu() throws Exception {
     // A CRIU of this test's own (a new binary: a key of its own) that notes each start, then is CRIU.
     Path starts = dir.resolve("criu-starts.log");

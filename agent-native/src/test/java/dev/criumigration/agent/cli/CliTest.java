@@ -68,7 +68,7 @@ class CliTest {
 
   @ParameterizedTest
   @ValueSource(strings = {"check", "page-server", "page-server-status", "dump", "restore", "resume", "kill",
-      "images", "cleanup", "serve", "demo"})
+      "images", "cleanup", "serve"})
   void everyCommandHasHelpWithExamples(String command) {
     Run run = run(command, "--help");
     assertEquals(0, run.exit());
