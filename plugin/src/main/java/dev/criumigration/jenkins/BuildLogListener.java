@@ -1,6 +1,7 @@
 package dev.criumigration.jenkins;
 
 import dev.criumigration.migration.MigrationListener;
+import dev.criumigration.migration.MigrationReport.PhaseTiming;
 import dev.criumigration.migration.Phase;
 import dev.criumigration.migration.Sizes;
 import hudson.model.TaskListener;
@@ -13,13 +14,14 @@ import java.util.concurrent.TimeUnit;
 /**
  * Writes what the engine reports to the build log: each phase as it starts and ends, the pages sent
  * while they flow (at most one line every two seconds), the engine's own lines and warnings. Keeps
- * the phase timings for the build's migration report. Called from engine threads.
+ * the phase timings the engine reports, for the record of a successful call (a failure carries its
+ * own). Called from engine threads.
  */
 final class BuildLogListener implements MigrationListener {
     private static final long PROGRESS_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(2);
 
     private final PrintStream log;
-    private final List<MigrationRecord.PhaseTime> phases = new ArrayList<>();
+    private final List<PhaseTiming> phases = new ArrayList<>();
     private volatile Phase current;
     private long lastProgressNanos;
 
@@ -35,7 +37,7 @@ final class BuildLogListener implements MigrationListener {
 
     @Override
     public synchronized void phaseFinished(Phase phase, Duration duration) {
-        phases.add(new MigrationRecord.PhaseTime(phase.label(), duration.toMillis()));
+        phases.add(new PhaseTiming(phase, duration.toMillis()));
         log.println(Messages.BuildLog_PhaseFinished(phase.label(), MigrationRecord.formatMillis(duration.toMillis())));
     }
 
@@ -65,7 +67,7 @@ final class BuildLogListener implements MigrationListener {
     }
 
     /** The phases finished so far, in order. */
-    synchronized List<MigrationRecord.PhaseTime> phases() {
+    synchronized List<PhaseTiming> phases() {
         return List.copyOf(phases);
     }
 

@@ -3,15 +3,14 @@ package dev.criumigration.jenkins;
 import dev.criumigration.migration.DumpInfo;
 import dev.criumigration.migration.DumpSpec;
 import dev.criumigration.migration.PageServerInfo;
-import dev.criumigration.migration.SshSettings;
 import dev.criumigration.migration.ssh.HostAddress;
 import edu.umd.cs.findbugs.annotations.NonNull;
 import hudson.AbortException;
 import hudson.Extension;
 import hudson.Util;
 import hudson.model.Run;
-import hudson.model.TaskListener;
 import hudson.util.FormValidation;
+import java.io.PrintStream;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.jenkinsci.plugins.workflow.steps.StepContext;
@@ -111,18 +110,17 @@ public final class CriuDumpStep extends CriuStep {
         return new Execution(this, context);
     }
 
-    private static final class Execution extends EngineStepExecution<Map<String, Object>> {
+    private static final class Execution extends EngineStepExecution<DumpInfo> {
         private static final long serialVersionUID = 1L;
         private final transient CriuDumpStep step;
 
         Execution(CriuDumpStep step, StepContext context) {
-            super(context);
+            super(step, context);
             this.step = step;
         }
 
         @Override
-        protected Map<String, Object> perform(Run<?, ?> build, TaskListener listener, BuildLogListener log)
-                throws Exception {
+        protected Call<DumpInfo> prepare(Run<?, ?> build) throws AbortException {
             HostAddress source = hostArgument("host", step.host);
             if (!(step.pageServer instanceof Map<?, ?> pageServerMap)) {
                 throw new AbortException(Messages.CriuDumpStep_NoPageServer());
@@ -135,30 +133,19 @@ public final class CriuDumpStep extends CriuStep {
                     .shellJob(step.shellJob)
                     .timeout(timeoutArgument(step.timeout))
                     .build();
-            SshSettings settings = step.sshSettings(build, listener);
-            MigrationReportAction report = MigrationReportAction.of(build);
-            DumpInfo dump;
-            try {
-                dump = withEngine(settings, log, engine -> engine.dump(source, spec, pageServer));
-            } catch (Exception e) {
-                MigrationRecord record = new MigrationRecord(source.toString(), step.pid, pageServer.host());
-                record.addPhases(log.phases());
-                record.finish(outcomeOf(e), true, false);
-                report.add(record);
-                throw e;
-            }
-            MigrationRecord record = new MigrationRecord(dump.source(), dump.pid(), pageServer.host());
-            record.addPhases(log.phases());
+            return new Call<>(engine -> engine.dump(source, spec, pageServer),
+                    new MigrationRecord(source.toString(), step.pid, pageServer.host()));
+        }
+
+        @Override
+        protected Object succeeded(DumpInfo dump, MigrationRecord record, PrintStream log) {
             record.setMemory(dump.frozenMillis(), dump.pages(), dump.bytes(), dump.megabytesPerSecond());
             record.finish(dump.leftStopped() ? Messages.Record_AwaitingRestore() : Messages.Record_DumpedAndResumed(),
                     false, dump.leftStopped());
-            report.add(record);
-            listener.getLogger().println(Messages.CriuDumpStep_Summary(String.valueOf(dump.pid()), dump.source(),
+            log.println(Messages.CriuDumpStep_Summary(String.valueOf(dump.pid()), dump.source(),
                     dump.processes(), dump.pages(), record.getMemory(), record.getMegabytesPerSecond(),
-                    record.getFrozen(), pageServer.host()));
-            listener.getLogger().println(dump.leftStopped()
-                    ? Messages.CriuDumpStep_LeftStopped()
-                    : Messages.CriuDumpStep_Resumed());
+                    record.getFrozen(), dump.pageServer().host()));
+            log.println(dump.leftStopped() ? Messages.CriuDumpStep_LeftStopped() : Messages.CriuDumpStep_Resumed());
             return dump.toMap();
         }
     }

@@ -2,14 +2,14 @@ package dev.criumigration.jenkins;
 
 import dev.criumigration.migration.MigrationReport;
 import dev.criumigration.migration.MigrationSpec;
-import dev.criumigration.migration.SshSettings;
 import dev.criumigration.migration.ssh.HostAddress;
 import edu.umd.cs.findbugs.annotations.NonNull;
+import hudson.AbortException;
 import hudson.Extension;
 import hudson.Util;
 import hudson.model.Run;
-import hudson.model.TaskListener;
 import hudson.util.FormValidation;
+import java.io.PrintStream;
 import java.util.Map;
 import org.jenkinsci.plugins.workflow.steps.StepContext;
 import org.jenkinsci.plugins.workflow.steps.StepExecution;
@@ -123,18 +123,17 @@ public final class CriuMigrateStep extends CriuStep {
         return new Execution(this, context);
     }
 
-    private static final class Execution extends EngineStepExecution<Map<String, Object>> {
+    private static final class Execution extends EngineStepExecution<MigrationReport> {
         private static final long serialVersionUID = 1L;
         private final transient CriuMigrateStep step;
 
         Execution(CriuMigrateStep step, StepContext context) {
-            super(context);
+            super(step, context);
             this.step = step;
         }
 
         @Override
-        protected Map<String, Object> perform(Run<?, ?> build, TaskListener listener, BuildLogListener log)
-                throws Exception {
+        protected Call<MigrationReport> prepare(Run<?, ?> build) throws AbortException {
             HostAddress from = hostArgument("from", step.from);
             HostAddress to = hostArgument("to", step.to);
             MigrationSpec spec = MigrationSpec.builder(from, to, step.pid)
@@ -146,26 +145,16 @@ public final class CriuMigrateStep extends CriuStep {
                     .timeout(timeoutArgument(step.timeout))
                     .tls(step.tls)
                     .build();
-            SshSettings settings = step.sshSettings(build, listener);
-            MigrationReportAction report = MigrationReportAction.of(build);
-            MigrationReport result;
-            try {
-                result = withEngine(settings, log, engine -> engine.migrate(spec));
-            } catch (Exception e) {
-                MigrationRecord record = new MigrationRecord(from.toString(), step.pid, to.toString());
-                record.addPhases(log.phases());
-                record.finish(outcomeOf(e), true, false);
-                report.add(record);
-                throw e;
-            }
-            MigrationRecord record = new MigrationRecord(result.from(), result.pid(), result.to());
-            record.addPhases(log.phases());
-            record.setMemory(result.frozenMillis(), result.pages(), result.bytes(), result.megabytesPerSecond());
-            record.restored(result.to(), result.restoredPid());
-            record.finish(result.dryRun() ? Messages.Record_DryRun() : Messages.Record_Migrated(), false, false);
-            report.add(record);
-            listener.getLogger().print(result.toText());
-            return result.toMap();
+            return new Call<>(engine -> engine.migrate(spec), new MigrationRecord(from.toString(), step.pid, to.toString()));
+        }
+
+        @Override
+        protected Object succeeded(MigrationReport report, MigrationRecord record, PrintStream log) {
+            record.setMemory(report.frozenMillis(), report.pages(), report.bytes(), report.megabytesPerSecond());
+            record.restored(report.to(), report.restoredPid());
+            record.finish(report.dryRun() ? Messages.Record_DryRun() : Messages.Record_Migrated(), false, false);
+            log.print(report.toText());
+            return report.toMap();
         }
     }
 

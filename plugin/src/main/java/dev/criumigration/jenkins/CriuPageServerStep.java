@@ -2,14 +2,14 @@ package dev.criumigration.jenkins;
 
 import dev.criumigration.migration.PageServerInfo;
 import dev.criumigration.migration.PageServerSpec;
-import dev.criumigration.migration.SshSettings;
 import dev.criumigration.migration.ssh.HostAddress;
 import edu.umd.cs.findbugs.annotations.NonNull;
+import hudson.AbortException;
 import hudson.Extension;
 import hudson.Util;
 import hudson.model.Run;
-import hudson.model.TaskListener;
 import hudson.util.FormValidation;
+import java.io.PrintStream;
 import java.util.Map;
 import org.jenkinsci.plugins.workflow.steps.StepContext;
 import org.jenkinsci.plugins.workflow.steps.StepExecution;
@@ -100,18 +100,17 @@ public final class CriuPageServerStep extends CriuStep {
         return new Execution(this, context);
     }
 
-    private static final class Execution extends EngineStepExecution<Map<String, Object>> {
+    private static final class Execution extends EngineStepExecution<PageServerInfo> {
         private static final long serialVersionUID = 1L;
         private final transient CriuPageServerStep step;
 
         Execution(CriuPageServerStep step, StepContext context) {
-            super(context);
+            super(step, context);
             this.step = step;
         }
 
         @Override
-        protected Map<String, Object> perform(Run<?, ?> build, TaskListener listener, BuildLogListener log)
-                throws Exception {
+        protected Call<PageServerInfo> prepare(Run<?, ?> build) throws AbortException {
             HostAddress destination = hostArgument("host", step.host);
             PageServerSpec spec = PageServerSpec.builder()
                     .imagesDir(step.imagesDir)
@@ -121,9 +120,13 @@ public final class CriuPageServerStep extends CriuStep {
                     .timeout(timeoutArgument(step.timeout))
                     .tls(step.tls)
                     .build();
-            SshSettings settings = step.sshSettings(build, listener);
-            PageServerInfo server = withEngine(settings, log, engine -> engine.startPageServer(destination, spec));
-            listener.getLogger().println(server.tmpfsMounted()
+            // Not a migration yet: the report shows it once criuDump has dumped into it.
+            return new Call<>(engine -> engine.startPageServer(destination, spec), null);
+        }
+
+        @Override
+        protected Object succeeded(PageServerInfo server, MigrationRecord none, PrintStream log) {
+            log.println(server.tmpfsMounted()
                     ? Messages.CriuPageServerStep_SummaryTmpfs(server.host(), server.address(),
                             String.valueOf(server.port()), String.valueOf(server.pid()), server.imagesDir(),
                             server.tmpfsSize())

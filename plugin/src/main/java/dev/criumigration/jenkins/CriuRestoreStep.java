@@ -3,15 +3,14 @@ package dev.criumigration.jenkins;
 import dev.criumigration.migration.DumpInfo;
 import dev.criumigration.migration.RestoreInfo;
 import dev.criumigration.migration.RestoreSpec;
-import dev.criumigration.migration.SshSettings;
 import dev.criumigration.migration.ssh.HostAddress;
 import edu.umd.cs.findbugs.annotations.NonNull;
 import hudson.AbortException;
 import hudson.Extension;
 import hudson.Util;
 import hudson.model.Run;
-import hudson.model.TaskListener;
 import hudson.util.FormValidation;
+import java.io.PrintStream;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.jenkinsci.plugins.workflow.steps.StepContext;
@@ -83,18 +82,17 @@ public final class CriuRestoreStep extends CriuStep {
         return new Execution(this, context);
     }
 
-    private static final class Execution extends EngineStepExecution<Map<String, Object>> {
+    private static final class Execution extends EngineStepExecution<RestoreInfo> {
         private static final long serialVersionUID = 1L;
         private final transient CriuRestoreStep step;
 
         Execution(CriuRestoreStep step, StepContext context) {
-            super(context);
+            super(step, context);
             this.step = step;
         }
 
         @Override
-        protected Map<String, Object> perform(Run<?, ?> build, TaskListener listener, BuildLogListener log)
-                throws Exception {
+        protected Call<RestoreInfo> prepare(Run<?, ?> build) throws AbortException {
             HostAddress destination = hostArgument("host", step.host);
             if (!(step.dump instanceof Map<?, ?> dumpMap)) {
                 throw new AbortException(Messages.CriuRestoreStep_NoDump());
@@ -105,30 +103,23 @@ public final class CriuRestoreStep extends CriuStep {
                     .killSource(step.killSource)
                     .timeout(timeoutArgument(step.timeout))
                     .build();
-            SshSettings settings = step.sshSettings(build, listener);
-            MigrationReportAction report = MigrationReportAction.of(build);
-            MigrationRecord record = report.awaitingRestore(dump.source(), dump.pid());
+            MigrationRecord record = MigrationReportAction.awaitingRestore(build, dump.source(), dump.pid());
             if (record == null) { // dumped in another build, or by hand
                 record = new MigrationRecord(dump.source(), dump.pid(), destination.toString());
                 record.setMemory(dump.frozenMillis(), dump.pages(), dump.bytes(), dump.megabytesPerSecond());
-                report.add(record);
             }
-            RestoreInfo restored;
-            try {
-                restored = withEngine(settings, log, engine -> engine.restore(destination, spec, dump));
-            } catch (Exception e) {
-                record.addPhases(log.phases());
-                record.finish(outcomeOf(e), true, false);
-                throw e;
-            }
-            record.addPhases(log.phases());
+            return new Call<>(engine -> engine.restore(destination, spec, dump), record);
+        }
+
+        @Override
+        protected Object succeeded(RestoreInfo restored, MigrationRecord record, PrintStream log) {
             record.restored(restored.destination(), restored.pid());
             record.finish(restored.sourceKilled() ? Messages.Record_Migrated() : Messages.Record_RestoredSourceStopped(),
                     false, false);
-            listener.getLogger().println(Messages.CriuRestoreStep_Summary(String.valueOf(restored.sourcePid()),
+            log.println(Messages.CriuRestoreStep_Summary(String.valueOf(restored.sourcePid()),
                     restored.source(), restored.destination(), String.valueOf(restored.pid()),
                     restored.pagesRestored(), MigrationRecord.formatMillis(restored.durationMillis())));
-            listener.getLogger().println(restored.sourceKilled()
+            log.println(restored.sourceKilled()
                     ? Messages.CriuRestoreStep_SourceKilled()
                     : Messages.CriuRestoreStep_SourceLeftStopped());
             return restored.toMap();

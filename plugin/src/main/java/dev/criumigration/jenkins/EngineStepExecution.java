@@ -14,6 +14,7 @@ import hudson.security.ACLContext;
 import hudson.util.ClassLoaderSanityThreadFactory;
 import hudson.util.DaemonThreadFactory;
 import hudson.util.NamingThreadFactory;
+import java.io.PrintStream;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -24,41 +25,59 @@ import org.jenkinsci.plugins.workflow.steps.SynchronousResumeNotSupportedExcepti
 import org.springframework.security.core.Authentication;
 
 /**
- * Runs one engine call on a background thread, so the CPS VM thread never waits for a host.
+ * Runs one step's engine call on a background thread, so the CPS VM thread never waits for a host.
+ * What every step does around its call is here: the SSH settings from the step's credentials, the
+ * build log as the engine's listener, the call on an engine that {@link #stop} can cancel, the
+ * build's migration report (the engine's phases, and a failure's partial report), and failures
+ * worded for people. A step's {@code Execution} only says what to call and what it returns.
  *
  * <p>Aborting the build cancels the engine instead of interrupting the thread: the engine then rolls
  * back (the source resumes, the destination loses its page server, mount and images) and the step
  * ends, with the abort's cause, only when that is done. An interrupt could cut the rollback short.
  *
- * @param <T> what the step returns to the Pipeline script
+ * @param <R> what the engine call returns
  */
-abstract class EngineStepExecution<T> extends StepExecution {
+abstract class EngineStepExecution<R> extends StepExecution {
     private static final long serialVersionUID = 1L;
 
     private static final ExecutorService THREADS = Executors.newCachedThreadPool(new NamingThreadFactory(
             new ClassLoaderSanityThreadFactory(new DaemonThreadFactory()), "CRIU migration step"));
 
+    // Transient: the step cannot resume after a restart (onResume), so nothing here outlives the JVM.
+    private final transient CriuStep step;
     private transient volatile Future<?> task;
     private transient volatile MigrationEngine engine;
     private transient volatile Throwable stopCause;
     private transient volatile BuildLogListener buildLog;
 
-    EngineStepExecution(StepContext context) {
+    EngineStepExecution(CriuStep step, StepContext context) {
         super(context);
+        this.step = step;
     }
 
-    /**
-     * The step's work, on a background thread: check the arguments, call the engine through
-     * {@link #withEngine}, write the summary and the build's report, return the step's value. Throw
-     * {@link AbortException} for mistakes the user can fix.
-     */
-    protected abstract T perform(Run<?, ?> build, TaskListener listener, BuildLogListener buildLog) throws Exception;
-
-    /** The engine call of {@link #run}. */
+    /** The engine call of a step. */
     @FunctionalInterface
     protected interface EngineCall<R> {
         R call(MigrationEngine engine) throws MigrationException;
     }
+
+    /**
+     * Checks the step's arguments and says what to call; runs before anything connects. Throw
+     * {@link AbortException} for mistakes the user can fix.
+     *
+     * @param build where a three-step migration finds its record ({@link MigrationReportAction#awaitingRestore})
+     * @return the call, and the record it completes (null for a call the report does not show)
+     */
+    protected abstract Call<R> prepare(Run<?, ?> build) throws AbortException;
+
+    /**
+     * After a successful call: completes the record (null when there is none), writes the step's
+     * summary to the build log and returns the step's value for the Pipeline script.
+     */
+    protected abstract Object succeeded(R result, MigrationRecord record, PrintStream log);
+
+    /** What {@link #prepare} decided: the engine call and the report's record of it, or null. */
+    protected record Call<R>(EngineCall<R> engineCall, MigrationRecord record) {}
 
     @Override
     public final boolean start() {
@@ -76,9 +95,7 @@ abstract class EngineStepExecution<T> extends StepExecution {
         TaskListener listener = TaskListener.NULL;
         try {
             listener = context.get(TaskListener.class);
-            BuildLogListener log = new BuildLogListener(listener);
-            buildLog = log;
-            T result = perform(context.get(Run.class), listener, log);
+            Object result = perform(context.get(Run.class), listener);
             Throwable cause = stopCause;
             if (cause == null) {
                 context.onSuccess(result);
@@ -100,11 +117,35 @@ abstract class EngineStepExecution<T> extends StepExecution {
         }
     }
 
-    /**
-     * Runs {@code call} on a fresh engine for these settings, one that {@link #stop} can cancel.
-     * Engine and usage errors leave here as they are; {@link #forBuildLog} words them for people.
-     */
-    protected final <R> R withEngine(SshSettings settings, BuildLogListener log, EngineCall<R> call)
+    private Object perform(Run<?, ?> build, TaskListener listener) throws Exception {
+        BuildLogListener log = new BuildLogListener(listener);
+        buildLog = log;
+        Call<R> call = prepare(build);
+        SshSettings settings = step.sshSettings(build, listener);
+        MigrationRecord record = call.record();
+        R result;
+        try {
+            result = withEngine(settings, log, call.engineCall());
+        } catch (Exception e) {
+            if (record != null) {
+                record.failed(e);
+                MigrationReportAction.of(build).add(record);
+            }
+            throw e;
+        }
+        if (record != null) {
+            // Only a one-shot migration's result carries its phases; these are the engine's, as it reported them.
+            record.addPhases(log.phases());
+        }
+        Object value = succeeded(result, record, listener.getLogger());
+        if (record != null) {
+            MigrationReportAction.of(build).add(record);
+        }
+        return value;
+    }
+
+    /** Runs {@code call} on a fresh engine for these settings, one that {@link #stop} can cancel. */
+    private R withEngine(SshSettings settings, BuildLogListener log, EngineCall<R> call)
             throws MigrationException, AbortException {
         try (MigrationEngine created = new MigrationEngine(settings, log)) {
             engine = created;
@@ -115,15 +156,6 @@ abstract class EngineStepExecution<T> extends StepExecution {
         } finally {
             engine = null;
         }
-    }
-
-    /** How a failed step shows in the build's report: the phase, what went wrong, the source's state. */
-    static String outcomeOf(Throwable failure) {
-        if (failure instanceof MigrationException e) {
-            String what = e.phase() == null ? e.getMessage() : Messages.Record_PhaseFailed(e.phase().label(), e.getMessage());
-            return e.sourceResumed() ? Messages.Record_SourceResumed(what) : what;
-        }
-        return failure.getMessage() == null ? failure.toString() : failure.getMessage();
     }
 
     /** Mistakes the user can fix read as a message with what to do; bugs keep their stack trace. */

@@ -1,5 +1,7 @@
 package dev.criumigration.jenkins;
 
+import dev.criumigration.migration.MigrationException;
+import dev.criumigration.migration.MigrationReport.PhaseTiming;
 import dev.criumigration.migration.Sizes;
 import java.util.ArrayList;
 import java.util.List;
@@ -54,8 +56,31 @@ public final class MigrationRecord {
         }
     }
 
-    synchronized void addPhases(List<PhaseTime> more) {
-        phases.addAll(more);
+    synchronized void addPhases(List<PhaseTiming> more) {
+        for (PhaseTiming timing : more) {
+            phases.add(new PhaseTime(timing.phase().label(), timing.millis()));
+        }
+    }
+
+    /**
+     * The call failed: the phases it ran (the failed one with its time so far), for a one-shot
+     * migration what its partial report knows of the memory moved, and which phase failed how.
+     */
+    synchronized void failed(Throwable failure) {
+        if (failure instanceof MigrationException e) {
+            addPhases(e.phases());
+            e.partialReport().ifPresent(report ->
+                    setMemory(report.frozenMillis(), report.pages(), report.bytes(), report.megabytesPerSecond()));
+        }
+        finish(outcomeOf(failure), true, false);
+    }
+
+    private static String outcomeOf(Throwable failure) {
+        if (failure instanceof MigrationException e) {
+            String what = e.phase() == null ? e.getMessage() : Messages.Record_PhaseFailed(e.phase().label(), e.getMessage());
+            return e.sourceResumed() ? Messages.Record_SourceResumed(what) : what;
+        }
+        return failure.getMessage() == null ? failure.toString() : failure.getMessage();
     }
 
     synchronized void setMemory(long frozenMillis, long pages, long bytes, double megabytesPerSecond) {

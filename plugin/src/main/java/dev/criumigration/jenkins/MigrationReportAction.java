@@ -25,12 +25,20 @@ public final class MigrationReportAction implements RunAction2 {
         }
     }
 
+    /** Adds {@code record} unless it is listed already (a three-step migration's, completed by criuRestore). */
     synchronized void add(MigrationRecord record) {
-        migrations.add(record);
+        if (migrations.stream().noneMatch(listed -> listed == record)) {
+            migrations.add(record);
+        }
     }
 
-    /** The latest dump of {@code pid} on {@code source} that waits for its restore, or null. */
-    synchronized MigrationRecord awaitingRestore(String source, int pid) {
+    /** The build's latest dump of {@code pid} on {@code source} that waits for its restore, or null. */
+    static MigrationRecord awaitingRestore(Run<?, ?> run, String source, int pid) {
+        MigrationReportAction action = run.getAction(MigrationReportAction.class);
+        return action == null ? null : action.latestAwaitingRestore(source, pid);
+    }
+
+    private synchronized MigrationRecord latestAwaitingRestore(String source, int pid) {
         for (int i = migrations.size() - 1; i >= 0; i--) {
             if (migrations.get(i).isAwaitingRestoreOf(source, pid)) {
                 return migrations.get(i);
