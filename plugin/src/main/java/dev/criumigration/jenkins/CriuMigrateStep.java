@@ -33,6 +33,7 @@ public final class CriuMigrateStep extends CriuStep {
     private boolean dryRun;
     private int timeout;
     private boolean tls = true;
+    private String pageServerAddress;
 
     @DataBoundConstructor
     public CriuMigrateStep(String from, String to, String credentialsId, int pid) {
@@ -118,6 +119,16 @@ public final class CriuMigrateStep extends CriuStep {
         this.tls = tls;
     }
 
+    /** Where the destination's page server listens; null for the destination's own address toward the source. */
+    public String getPageServerAddress() {
+        return pageServerAddress;
+    }
+
+    @DataBoundSetter
+    public void setPageServerAddress(String pageServerAddress) {
+        this.pageServerAddress = Util.fixEmptyAndTrim(pageServerAddress);
+    }
+
     @Override
     public StepExecution start(StepContext context) {
         return new Execution(this, context);
@@ -144,6 +155,7 @@ public final class CriuMigrateStep extends CriuStep {
                     .dryRun(step.dryRun)
                     .timeout(timeoutArgument(step.timeout))
                     .tls(step.tls)
+                    .pageServerAddress(step.pageServerAddress)
                     .build();
             return new Call<>(engine -> engine.migrate(spec), new MigrationRecord(from.toString(), step.pid, to.toString()));
         }

@@ -56,6 +56,7 @@ class CriuStepsFormTest {
         migrate.setDryRun(true);
         migrate.setHostKeyVerification(new ManuallyProvidedKeyVerification(KEY));
         migrate.setImagesDir("/srv/criu");
+        migrate.setPageServerAddress("10.0.0.2");
         migrate.setShellJob(true);
         migrate.setSudo(true);
         migrate.setTcpEstablished(true);
@@ -64,8 +65,8 @@ class CriuStepsFormTest {
         migrate.setTmpfsSize("2G");
         snippets.assertRoundTrip(migrate, "criuMigrate agentDir: '/opt/criu-agent', credentialsId: 'criu-ssh', "
                 + "dryRun: true, from: 'a.example.com', hostKeyVerification: manuallyProvidedKey('" + KEY + "'), "
-                + "imagesDir: '/srv/criu', pid: 4242, shellJob: true, sudo: true, tcpEstablished: true, "
-                + "timeout: 600, tls: false, tmpfsSize: '2G', to: 'b.example.com'");
+                + "imagesDir: '/srv/criu', pageServerAddress: '10.0.0.2', pid: 4242, shellJob: true, sudo: true, "
+                + "tcpEstablished: true, timeout: 600, tls: false, tmpfsSize: '2G', to: 'b.example.com'");
 
         CriuPageServerStep pageServer = new CriuPageServerStep("dest.example.com", "criu-ssh");
         pageServer.setAddress("10.0.0.2");
@@ -170,6 +171,8 @@ class CriuStepsFormTest {
                 Messages.CriuStep_CredentialsNotFound("nope"));
         assertFailsWith("criuMigrate from: 'a.example.com', to: 'b.example.com', credentialsId: 'criu-ssh', pid: 1",
                 "pid 1 cannot be migrated");
+        assertFailsWith("criuMigrate from: 'a.example.com', to: 'b.example.com', credentialsId: 'criu-ssh', pid: 4242, "
+                + "pageServerAddress: '0.0.0.0'", "would listen on every interface");
         assertFailsWith("criuDump host: 'src.example.com', credentialsId: 'criu-ssh', pid: 4242",
                 Messages.CriuDumpStep_NoPageServer());
         assertFailsWith("criuRestore host: 'dest.example.com', credentialsId: 'criu-ssh', dump: [source: 'src.example.com']",
