@@ -118,6 +118,11 @@ class HostFactsOperationsTest {
     int pid = (int) sleeper.pid();
     try {
       Processes.signal(pid, LibC.SIGSTOP);
+      // kill() returns before the process has taken the signal: wait until the kernel shows it stopped.
+      long until = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+      while (Processes.state(pid) != 'T' && System.nanoTime() < until) {
+        Thread.sleep(5);
+      }
       ProcessState stopped = Harness.run(state(pid, ProcessStateRequest.Wait.RUNNING), Duration.ofMillis(300));
       assertEquals("T", stopped.getState(), "at the deadline the state as it is: " + stopped);
       assertTrue(stopped.getExists());
