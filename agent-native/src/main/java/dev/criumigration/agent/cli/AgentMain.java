@@ -16,7 +16,7 @@ import picocli.CommandLine.Command;
             + "status: 0 success, 1 the operation failed, 2 bad input."},
     subcommands = {CheckCommand.class, PageServerCommand.class, PageServerStatusCommand.class, DumpCommand.class,
         RestoreCommand.class, SourceCommands.Resume.class, SourceCommands.Kill.class, ImagesCommand.class,
-        CleanupCommand.class, ServeCommand.class, CommandLine.HelpCommand.class},
+        CleanupCommand.class, ServeCommand.class, DaemonCommand.class, CommandLine.HelpCommand.class},
     footer = {"", "The disk-less flow, destination B and source A:",
         "B: criu-agent page-server --images-dir /var/lib/criu/in \\",
         "     --tmpfs-size 2G --address 10.0.0.2 --detach",

@@ -1,5 +1,6 @@
 package dev.criumigration.agent.cli;
 
+import dev.criumigration.agent.serve.AgentHost;
 import dev.criumigration.agent.serve.AgentServer;
 import java.io.BufferedOutputStream;
 import java.io.FileDescriptor;
@@ -15,9 +16,9 @@ import picocli.CommandLine.Option;
 @Command(name = "serve", mixinStandardHelpOptions = true,
     description = {"Serves a controller (criu-migrate) over stdin and stdout.",
         "Length-delimited AgentRequest messages in, AgentEvent messages out (agent.proto); logs go to stderr. "
-            + "One operation at a time; a CancelRequest cancels it; a commit_point dump waits at its commit "
-            + "point for a CommitDecision, while fetch_images, images and page_server_status may run beside it. "
-            + "Closing stdin cancels what runs (a frozen source is resumed, a page server stopped) and ends "
+            + "Requests run at once, told apart by their ids; a CancelRequest cancels one; a commit_point dump "
+            + "waits at its commit point for a CommitDecision; two requests for the same process or images "
+            + "directory are refused (BUSY). Closing stdin cancels what runs (a frozen source is resumed, a page server stopped) and ends "
             + "the agent, and what its session made that nobody can use any more is removed (see docs/agent.md)."},
     footer = {"", "Example (what the controller runs over SSH):", "  java -jar criu-agent.jar serve"})
 final class ServeCommand implements Callable<Integer> {
@@ -39,6 +40,6 @@ final class ServeCommand implements Callable<Integer> {
     // Nothing but events may reach stdout: whatever else prints goes to stderr.
     PrintStream stderr = System.err;
     System.setOut(stderr);
-    return new AgentServer(System.in, events, stderr, base).serve();
+    return new AgentServer(System.in, events, stderr, AgentHost.forOneController(base), "criu-agent serve").serve();
   }
 }

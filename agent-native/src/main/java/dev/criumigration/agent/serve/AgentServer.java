@@ -5,9 +5,7 @@ import com.google.protobuf.Message;
 import dev.criumigration.agent.ops.AgentException;
 import dev.criumigration.agent.ops.Cancellation;
 import dev.criumigration.agent.ops.CleanupOperation;
-import dev.criumigration.agent.ops.CriuLauncher;
 import dev.criumigration.agent.ops.Deadline;
-import dev.criumigration.agent.ops.ImagesBase;
 import dev.criumigration.agent.ops.Operation;
 import dev.criumigration.agent.ops.OperationContext;
 import dev.criumigration.agent.ops.OperationListener;
@@ -21,6 +19,7 @@ import dev.criumigration.agent.protocol.Frozen;
 import dev.criumigration.agent.protocol.LogLine;
 import dev.criumigration.agent.protocol.PageServerListening;
 import dev.criumigration.agent.protocol.Progress;
+import dev.criumigration.agent.protocol.Result;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -29,7 +28,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -40,55 +38,62 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * {@code criu-agent serve}: length-delimited AgentRequests on stdin, AgentEvents on stdout, nothing
- * else on stdout. One operation runs at a time; while it runs the controller may send a CancelRequest
- * for it, and a commit_point dump that reported Frozen also takes its CommitDecision and, meanwhile,
- * the read-only requests fetch_images, images and page_server_status (to carry the images across
- * while the source waits) and process_tree, host_facts and process_state (cheap looks at /proc). Any other request is refused with a USAGE error. Closing stdin cancels
- * the running operation (a frozen source is resumed, a page server is stopped), waits for what runs
- * to finish, removes the directories of the session that nobody can use any more, and ends the server.
+ * One controller's session with the agent: length-delimited AgentRequests in, AgentEvents out, nothing
+ * else on the output. Requests run at once, each on its own thread, told apart by their ids: a page
+ * server, a commit-point dump waiting for its CommitDecision, the images fetched meanwhile and the
+ * looks at /proc all share one agent. A CancelRequest cancels one of them. Two requests for the same
+ * process or images directory are refused ({@link Claims}, shared by every session of the host). The
+ * end of the input cancels every running operation (a frozen source is resumed, a page server is
+ * stopped), waits for them, removes the directories of the session that nobody can use any more, and
+ * ends the session.
  */
 public final class AgentServer {
   private final InputStream requests;
   private final OutputStream events;
   private final PrintStream log;
-  private final CriuLauncher criu = new CriuLauncher();
-  private final ImagesBase imagesBase;
+  private final AgentHost host;
+  private final String name;
   /**
    * Directories this session made that are worthless once it ends (the controller is gone): a page
    * server's that is not detached, a commit_point dump's, a leave_stopped dump's that did not succeed,
-   * one that put_images created. Removed when stdin closes; a cleanup request takes one off.
+   * one that put_images created. Removed when the input ends; a cleanup request takes one off.
    */
   private final Set<Path> sessionDirs = ConcurrentHashMap.newKeySet();
   private final Object writeLock = new Object();
   /** How long the removal of the session's directories may take once the controller is gone. */
   private static final Duration SESSION_CLEANUP = Duration.ofSeconds(60);
   private boolean eventsBroken;
-  private Running running;
-  /** Read-only requests running beside a frozen dump, with their cancel switches (a process_state may wait). */
-  private final Map<Thread, Cancellation> besideFrozen = new HashMap<>();
+  private final Map<Long, Running> running = new HashMap<>();
 
-  public AgentServer(InputStream requests, OutputStream events, PrintStream log, ImagesBase imagesBase) {
+  /**
+   * A session on {@code host}, named in log lines by {@code name} (the daemon numbers its
+   * connections; {@code serve} has only one).
+   */
+  public AgentServer(InputStream requests, OutputStream events, PrintStream log, AgentHost host, String name) {
     this.requests = requests;
     this.events = events;
     this.log = log;
-    this.imagesBase = imagesBase;
+    this.host = host;
+    this.name = name;
   }
 
-  /** The operation in progress: its request, its cancel switch, the decision it may wait for. */
+  /** An operation in progress: its cancel switch, the decision it may wait for, what it holds. */
   private record Running(long id, boolean commitPoint, Cancellation cancellation,
-      CompletableFuture<CommitDecision> decision, Thread thread, AtomicBoolean frozen) {}
+      CompletableFuture<CommitDecision> decision, Thread thread, List<String> claims) {}
 
-  private static final Set<AgentRequest.OperationCase> READ_ONLY = EnumSet.of(
-      AgentRequest.OperationCase.FETCH_IMAGES, AgentRequest.OperationCase.IMAGES,
-      AgentRequest.OperationCase.PAGE_SERVER_STATUS, AgentRequest.OperationCase.PROCESS_TREE,
-      AgentRequest.OperationCase.HOST_FACTS, AgentRequest.OperationCase.PROCESS_STATE);
-
-  /** Serves until stdin closes; 0, or 2 when the input was not a stream of AgentRequests. */
+  /** Serves until the input ends; 0, or 2 when the input was not a stream of AgentRequests. */
   public int serve() throws InterruptedException {
+    host.sessionStarted();
+    try {
+      return serveUntilEndOfInput();
+    } finally {
+      host.sessionEnded();
+    }
+  }
+
+  private int serveUntilEndOfInput() throws InterruptedException {
     int exit = 0;
     while (true) {
       AgentRequest request;
@@ -96,12 +101,12 @@ public final class AgentServer {
         request = AgentRequest.parseDelimitedFrom(requests);
       } catch (InvalidProtocolBufferException e) {
         send(AgentEvent.newBuilder().setError(AgentError.newBuilder().setKind(ErrorKind.USAGE)
-            .setMessage("stdin is not a stream of length-delimited AgentRequests: " + e.getMessage())
+            .setMessage("the input is not a stream of length-delimited AgentRequests: " + e.getMessage())
             .setHint("write each request with writeDelimitedTo")).build());
         exit = 2;
         break;
       } catch (IOException e) {
-        log.println("criu-agent serve: reading stdin failed: " + e.getMessage());
+        log.println(name + ": reading requests failed: " + e.getMessage());
         break;
       }
       if (request == null) {
@@ -117,42 +122,47 @@ public final class AgentServer {
     switch (request.getOperationCase()) {
       case DECISION -> decide(request);
       case CANCEL -> cancel(request);
+      case AGENT_INFO -> send(AgentEvent.newBuilder().setRequestId(request.getId())
+          .setResult(Result.newBuilder().setAgentInfo(host.info())).build());
       default -> start(request);
     }
   }
 
   private synchronized void decide(AgentRequest request) {
     CommitDecision decision = request.getDecision();
-    if (running == null || !running.commitPoint() || running.id() != decision.getDumpRequestId()) {
+    Running dump = running.get(decision.getDumpRequestId());
+    if (dump == null || !dump.commitPoint()) {
       sendError(request.getId(), AgentException.usage("no commit_point dump with id " + decision.getDumpRequestId()
           + " is running", "send the decision for the dump request that reported Frozen"));
       return;
     }
-    log.println("criu-agent serve: request " + running.id() + ": " + (decision.getCommit() ? "commit" : "abort"));
-    running.decision().complete(decision);
+    log.println(name + ": request " + dump.id() + ": " + (decision.getCommit() ? "commit" : "abort"));
+    dump.decision().complete(decision);
   }
 
   private synchronized void cancel(AgentRequest request) {
     long target = request.getCancel().getRequestId();
-    if (running == null || running.id() != target) {
+    Running operation = running.get(target);
+    if (operation == null) {
       sendError(request.getId(), AgentException.usage("no request " + target + " is running",
-          "cancel the request that is running"));
+          "cancel a request that is running"));
       return;
     }
-    log.println("criu-agent serve: request " + target + ": cancelled by the controller");
-    running.cancellation().cancel("cancelled by the controller");
+    log.println(name + ": request " + target + ": cancelled by the controller");
+    operation.cancellation().cancel("cancelled by the controller");
   }
 
   private synchronized void start(AgentRequest request) {
-    boolean beside = running != null && running.frozen().get() && READ_ONLY.contains(request.getOperationCase());
-    if (running != null && !beside) {
-      sendError(request.getId(), AgentException.usage("request " + running.id() + " is still running",
-          "wait for its result (one operation at a time), or cancel it"));
+    if (running.containsKey(request.getId())) {
+      sendError(request.getId(), AgentException.usage("request " + request.getId() + " is already running",
+          "give every request an id of its own"));
       return;
     }
     Operation<? extends Message> operation;
+    List<String> claims = Claims.of(request, host.imagesBase());
     try {
       operation = Jobs.of(request);
+      host.claims().take(claims, name + " request " + request.getId());
     } catch (AgentException e) {
       sendError(request.getId(), e);
       return;
@@ -161,27 +171,20 @@ public final class AgentServer {
         : operation.defaultTimeout();
     Cancellation cancellation = new Cancellation();
     CompletableFuture<CommitDecision> decision = new CompletableFuture<>();
-    AtomicBoolean frozen = new AtomicBoolean();
     OperationContext context = new OperationContext(Deadline.after(timeout), cancellation,
-        new EventListener(request.getId(), decision, frozen), criu, imagesBase);
+        new EventListener(request.getId(), decision), host.criu(), host.imagesBase());
     Path sessionDir = sessionDir(request);
     if (sessionDir != null) {
       sessionDirs.add(sessionDir);
     }
-    Thread thread = new Thread(() -> execute(request, operation, context, !beside),
-        "request-" + request.getId());
-    if (beside) {
-      besideFrozen.put(thread, cancellation);
-    } else {
-      running = new Running(request.getId(), request.hasDump() && request.getDump().getCommitPoint(),
-          cancellation, decision, thread, frozen);
-    }
-    log.println("criu-agent serve: request " + request.getId() + ": " + request.getOperationCase().name().toLowerCase());
+    Thread thread = new Thread(() -> execute(request, operation, context), name + "-request-" + request.getId());
+    running.put(request.getId(), new Running(request.getId(), request.hasDump() && request.getDump().getCommitPoint(),
+        cancellation, decision, thread, claims));
+    log.println(name + ": request " + request.getId() + ": " + request.getOperationCase().name().toLowerCase());
     thread.start();
   }
 
-  private void execute(AgentRequest request, Operation<? extends Message> operation, OperationContext context,
-      boolean main) {
+  private void execute(AgentRequest request, Operation<? extends Message> operation, OperationContext context) {
     AgentEvent.Builder event = AgentEvent.newBuilder().setRequestId(request.getId());
     try {
       event.setResult(Jobs.wrap(operation.run(context)));
@@ -196,27 +199,22 @@ public final class AgentServer {
           .setHint("see the agent's stderr; please report it"));
     }
     synchronized (this) {
-      if (main) {
-        running = null;
-      } else {
-        besideFrozen.remove(Thread.currentThread());
-      }
-      // The result goes out only after the next request can be accepted: a controller that reacts
+      Running done = running.remove(request.getId());
+      host.claims().release(done.claims());
+      // The outcome goes out only after what the request held is free again: a controller that reacts
       // to it at once must not be told "busy".
       send(event.build());
     }
   }
 
-  /** stdin closed: the controller is gone. Put the running operation back and wait for it. */
+  /** The input ended: the controller is gone. Put every running operation back and wait for them. */
   private void finishOnEndOfInput() throws InterruptedException {
-    List<Thread> threads;
+    List<Thread> threads = new ArrayList<>();
     synchronized (this) {
-      threads = new ArrayList<>(besideFrozen.keySet());
-      besideFrozen.values().forEach(beside -> beside.cancel("the controller's connection closed"));
-      if (running != null) {
-        log.println("criu-agent serve: stdin closed; cancelling request " + running.id());
-        running.cancellation().cancel("the controller's connection closed");
-        threads.add(running.thread());
+      for (Running operation : running.values()) {
+        log.println(name + ": the controller is gone; cancelling request " + operation.id());
+        operation.cancellation().cancel("the controller's connection closed");
+        threads.add(operation.thread());
       }
     }
     for (Thread thread : threads) {
@@ -230,11 +228,11 @@ public final class AgentServer {
     try {
       return switch (request.getOperationCase()) {
         case PAGE_SERVER -> request.getPageServer().getDetach() ? null
-            : imagesBase.imagesDir(request.getPageServer().getImagesDir());
+            : host.imagesBase().imagesDir(request.getPageServer().getImagesDir());
         case DUMP -> request.getDump().getCommitPoint() || request.getDump().getLeaveStopped()
-            ? imagesBase.imagesDir(request.getDump().getImagesDir()) : null;
+            ? host.imagesBase().imagesDir(request.getDump().getImagesDir()) : null;
         case PUT_IMAGES -> {
-          Path dir = imagesBase.imagesDir(request.getPutImages().getImagesDir());
+          Path dir = host.imagesBase().imagesDir(request.getPutImages().getImagesDir());
           yield Files.exists(dir) ? null : dir;
         }
         default -> null;
@@ -248,9 +246,9 @@ public final class AgentServer {
   private void keptAfterSuccess(AgentRequest request) {
     try {
       if (request.hasDump() && request.getDump().getLeaveStopped()) {
-        sessionDirs.remove(imagesBase.imagesDir(request.getDump().getImagesDir()));
+        sessionDirs.remove(host.imagesBase().imagesDir(request.getDump().getImagesDir()));
       } else if (request.hasCleanup()) {
-        sessionDirs.remove(imagesBase.imagesDir(request.getCleanup().getImagesDir()));
+        sessionDirs.remove(host.imagesBase().imagesDir(request.getCleanup().getImagesDir()));
       }
     } catch (AgentException e) {
       // the operation succeeded with this directory: it cannot be refused now
@@ -267,13 +265,13 @@ public final class AgentServer {
       while (true) {
         try {
           new CleanupOperation(CleanupRequest.newBuilder().setImagesDir(dir.toString()).build()).run(
-              new OperationContext(Deadline.after(SESSION_CLEANUP), new Cancellation(), OperationListener.SILENT, criu,
-                  imagesBase));
-          log.println("criu-agent serve: removed " + dir + ", which this session made");
+              new OperationContext(Deadline.after(SESSION_CLEANUP), new Cancellation(), OperationListener.SILENT,
+                  host.criu(), host.imagesBase()));
+          log.println(name + ": removed " + dir + ", which this session made");
           break;
         } catch (AgentException e) {
           if (e.kind() == ErrorKind.USAGE || System.nanoTime() > until) {
-            log.println("criu-agent serve: could not remove " + dir + ": " + e.getMessage());
+            log.println(name + ": could not remove " + dir + ": " + e.getMessage());
             break;
           }
           Thread.sleep(500);
@@ -298,7 +296,7 @@ public final class AgentServer {
       } catch (IOException e) {
         // The controller is gone; stdin's end will cancel what runs.
         eventsBroken = true;
-        log.println("criu-agent serve: cannot write events: " + e.getMessage());
+        log.println(name + ": cannot write events: " + e.getMessage());
       }
     }
   }
@@ -307,12 +305,10 @@ public final class AgentServer {
   private final class EventListener implements OperationListener {
     private final long id;
     private final CompletableFuture<CommitDecision> decision;
-    private final AtomicBoolean frozen;
 
-    EventListener(long id, CompletableFuture<CommitDecision> decision, AtomicBoolean frozen) {
+    EventListener(long id, CompletableFuture<CommitDecision> decision) {
       this.id = id;
       this.decision = decision;
-      this.frozen = frozen;
     }
 
     @Override
@@ -332,14 +328,11 @@ public final class AgentServer {
 
     @Override
     public Optional<CommitDecision> awaitDecision(Frozen frozen, Duration timeout) throws InterruptedException {
-      this.frozen.set(true);
       send(AgentEvent.newBuilder().setRequestId(id).setFrozen(frozen).build());
       try {
         return Optional.of(decision.get(timeout.toMillis(), TimeUnit.MILLISECONDS));
       } catch (TimeoutException | ExecutionException e) {
         return Optional.empty();
-      } finally {
-        this.frozen.set(false);
       }
     }
   }

@@ -98,7 +98,7 @@ final class Jobs {
       case PROCESS_STATE -> new ProcessStateOperation(request.getProcessState());
       case CPU_CHECK -> new CpuCheckOperation(request.getCpuCheck());
       case KILL_RESTORED -> new KillRestoredOperation(request.getKillRestored());
-      case DECISION, CANCEL, OPERATION_NOT_SET -> throw AgentException.usage(
+      case DECISION, CANCEL, AGENT_INFO, OPERATION_NOT_SET -> throw AgentException.usage(
           "request " + request.getId() + " asks for no operation", "set one of AgentRequest's operation fields");
     };
   }

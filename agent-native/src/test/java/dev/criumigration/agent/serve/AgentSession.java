@@ -7,6 +7,8 @@ import dev.criumigration.agent.protocol.AgentRequest;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -16,9 +18,13 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
-/** `criu-agent serve` as a subprocess, the way a controller drives it: requests in, events out. */
+/**
+ * One controller's session with the agent, the way a controller drives it: requests in, events out.
+ * Either `criu-agent serve` as a subprocess, or a connection to a `criu-agent daemon`.
+ */
 final class AgentSession implements AutoCloseable {
   private final Process process;
+  private final SocketChannel connection;
   private final OutputStream requests;
   private final BlockingQueue<AgentEvent> events = new LinkedBlockingQueue<>();
   private final List<AgentEvent> seen = new ArrayList<>();
@@ -29,8 +35,25 @@ final class AgentSession implements AutoCloseable {
     List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-cp", System.getProperty("java.class.path"), "dev.criumigration.agent.cli.AgentMain", "serve");
     process = new ProcessBuilder(command).redirectError(stderr.toFile()).start();
+    connection = null;
     requests = process.getOutputStream();
-    Thread reader = new Thread(() -> read(process.getInputStream()), "agent-events");
+    startReading(process.getInputStream());
+  }
+
+  private AgentSession(SocketChannel connection) throws IOException {
+    process = null;
+    this.connection = connection;
+    requests = SocketStreams.output(connection);
+    startReading(SocketStreams.input(connection));
+  }
+
+  /** A session with the daemon listening on {@code socket}. */
+  static AgentSession connect(Path socket) throws IOException {
+    return new AgentSession(SocketChannel.open(UnixDomainSocketAddress.of(socket)));
+  }
+
+  private void startReading(InputStream events) {
+    Thread reader = new Thread(() -> read(events), "agent-events");
     reader.setDaemon(true);
     reader.start();
   }
@@ -83,12 +106,20 @@ final class AgentSession implements AutoCloseable {
     return await(requestId, event -> event.hasResult() || event.hasError(), timeout);
   }
 
+  /** Ends the requests: stdin closed, or the daemon connection closed (the controller is gone). */
   void closeStdin() throws IOException {
-    requests.close();
+    if (connection != null) {
+      connection.close();
+    } else {
+      requests.close();
+    }
   }
 
   /** Waits for the agent to exit; its exit status. */
   int awaitExit(Duration timeout) throws InterruptedException {
+    if (process == null) {
+      throw new IllegalStateException("a daemon connection has no process of its own");
+    }
     assertTrue(process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS), "the agent did not exit");
     assertTrue(streamProblem == null, "stdout held something other than events: " + streamProblem);
     return process.exitValue();
@@ -97,11 +128,11 @@ final class AgentSession implements AutoCloseable {
   @Override
   public void close() throws InterruptedException {
     try {
-      requests.close();
+      closeStdin();
     } catch (IOException ignored) {
       // already closed
     }
-    if (!process.waitFor(60, TimeUnit.SECONDS)) {
+    if (process != null && !process.waitFor(60, TimeUnit.SECONDS)) {
       process.destroyForcibly().waitFor();
     }
   }

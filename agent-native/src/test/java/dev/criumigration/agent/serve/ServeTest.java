@@ -16,7 +16,6 @@ import dev.criumigration.agent.protocol.ErrorKind;
 import dev.criumigration.agent.protocol.FetchImagesRequest;
 import dev.criumigration.agent.protocol.FetchImagesResult;
 import dev.criumigration.agent.protocol.HostFactsRequest;
-import dev.criumigration.agent.protocol.ImagesRequest;
 import dev.criumigration.agent.protocol.PageServerListening;
 import dev.criumigration.agent.protocol.PageServerRequest;
 import dev.criumigration.agent.protocol.ProcessStateRequest;
@@ -167,17 +166,24 @@ class ServeTest {
   }
 
   @Test
-  void oneOperationAtATimeAndClosingStdinStopsAndRemovesAnAttachedPageServer() throws Exception {
+  void requestsRunAtOnceExceptForTheSameImagesDirectoryAndClosingStdinStopsAnAttachedPageServer() throws Exception {
     Path destination = dir.resolve("destination");
     try (AgentSession agent = new AgentSession(dir.resolve("agent.err"))) {
       long serving = agent.send(pageServer(destination));
       PageServerListening where = agent.await(serving, AgentEvent::hasListening, SHORT).getListening();
 
-      long busy = agent.send(AgentRequest.newBuilder().setImages(ImagesRequest.newBuilder()
-          .setImagesDir(destination.toString())));
-      AgentEvent refused = agent.outcome(busy, SHORT);
-      assertEquals(ErrorKind.USAGE, refused.getError().getKind());
-      assertTrue(refused.getError().getMessage().contains("still running"), refused.toString());
+      long second = agent.send(pageServer(destination));
+      AgentEvent refused = agent.outcome(second, SHORT);
+      assertEquals(ErrorKind.BUSY, refused.getError().getKind(), refused.toString());
+      assertTrue(refused.getError().getMessage().contains("images directory " + destination + " is in use by "),
+          refused.toString());
+      // Everything else runs beside the page server, on the same agent.
+      long other = agent.send(pageServer(dir.resolve("other")));
+      assertTrue(agent.await(other, AgentEvent::hasListening, SHORT).getListening().getPort() != where.getPort());
+      long facts = agent.send(AgentRequest.newBuilder().setHostFacts(HostFactsRequest.newBuilder().setPeer("127.0.0.1")));
+      AgentEvent factsSeen = agent.outcome(facts, SHORT);
+      assertTrue(factsSeen.getResult().getHostFacts().getListeningPortsList().contains(where.getPort()),
+          factsSeen.toString());
       long stray = agent.send(AgentRequest.newBuilder().setDecision(CommitDecision.newBuilder().setDumpRequestId(99)));
       assertEquals(ErrorKind.USAGE, agent.outcome(stray, SHORT).getError().getKind());
       long wrongCancel = agent.send(AgentRequest.newBuilder().setCancel(CancelRequest.newBuilder().setRequestId(99)));
@@ -187,9 +193,11 @@ class ServeTest {
       assertEquals(0, agent.awaitExit(SHORT));
       assertTrue(Processes.waitGone(where.getPid(), Duration.ofSeconds(10)), "the page server was stopped");
     }
-    // Its pages are worthless without the controller: the tmpfs and the directory went with the session.
-    assertFalse(Files.readString(Path.of("/proc/self/mountinfo")).contains(" " + destination + " "));
-    assertFalse(Files.exists(destination));
+    // Their pages are worthless without the controller: the tmpfs and the directories went with the session.
+    for (Path images : List.of(destination, dir.resolve("other"))) {
+      assertFalse(Files.readString(Path.of("/proc/self/mountinfo")).contains(" " + images + " "));
+      assertFalse(Files.exists(images));
+    }
   }
 
   @Test
