@@ -27,6 +27,8 @@ public final class MigrationException extends Exception {
         CANCELLED(false),
         /** A host is not ready: Java, CRIU or the agent missing or failing its check. */
         HOST_NOT_READY(true),
+        /** Another migration (of this controller or another one) holds the process or its images directory. */
+        BUSY(true),
         /** The hosts cannot take part in this migration together (CRIU versions, CPU, tmpfs room). */
         INCOMPATIBLE(true),
         /** CRIU failed on a host (its error, errno and log lines are in the message and the excerpt). */

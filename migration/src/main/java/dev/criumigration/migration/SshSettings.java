@@ -12,12 +12,15 @@ import java.util.Objects;
  * How the engine logs in to hosts and runs the agent there. Immutable; made with {@link #builder()}.
  * Defaults: user root, host keys from {@code ~/.ssh/known_hosts}, connect and authentication 15 s,
  * each remote command 60 s, each agent operation 10 min, keepalive every 10 s, no sudo, agent jars
- * under {@code /var/lib/criu-migration/agent}, images under {@code /var/lib/criu-migration/images}.
+ * under {@code /var/lib/criu-migration/agent}, images under {@code /var/lib/criu-migration/images}, a
+ * warm agent daemon used where one listens on {@code /run/criu-agent/agent.sock}.
  */
 public final class SshSettings {
     public static final String DEFAULT_AGENT_DIR = "/var/lib/criu-migration/agent";
     /** Where images may go on the hosts: the agents refuse directories outside (as the Ansible role's). */
     public static final String DEFAULT_IMAGES_BASE = "/var/lib/criu-migration/images";
+    /** Where the criu-agent systemd unit's daemon listens (the agent's own default). */
+    public static final String DEFAULT_AGENT_SOCKET = "/run/criu-agent/agent.sock";
 
     private final List<SshIdentity> identities;
     private final String defaultUser;
@@ -31,6 +34,7 @@ public final class SshSettings {
     private final String agentDir;
     private final String javaCommand;
     private final String imagesBase;
+    private final String agentSocket;
 
     private SshSettings(Builder b) {
         this.identities = List.copyOf(b.identities);
@@ -45,6 +49,7 @@ public final class SshSettings {
         this.agentDir = b.agentDir;
         this.javaCommand = b.javaCommand;
         this.imagesBase = b.imagesBase;
+        this.agentSocket = b.agentSocket;
     }
 
     public static Builder builder() {
@@ -101,6 +106,11 @@ public final class SshSettings {
         return imagesBase;
     }
 
+    /** The Unix socket of the hosts' agent daemon, or empty to start an agent for every migration. */
+    public String agentSocket() {
+        return agentSocket;
+    }
+
     public static final class Builder {
         private final List<SshIdentity> identities = new ArrayList<>();
         private String defaultUser = "root";
@@ -114,6 +124,7 @@ public final class SshSettings {
         private String agentDir = DEFAULT_AGENT_DIR;
         private String javaCommand = "java";
         private String imagesBase = DEFAULT_IMAGES_BASE;
+        private String agentSocket = DEFAULT_AGENT_SOCKET;
 
         private Builder() {}
 
@@ -181,6 +192,16 @@ public final class SshSettings {
         /** The directory on each host that every images directory must be inside (created when missing). */
         public Builder imagesBase(String dir) {
             this.imagesBase = Paths.absolute(Objects.requireNonNull(dir, "imagesBase"), "the images base directory");
+            return this;
+        }
+
+        /**
+         * Where the hosts' agent daemon listens; "" never uses one (every migration starts the agent
+         * over SSH, one JVM per host).
+         */
+        public Builder agentSocket(String path) {
+            this.agentSocket = Objects.requireNonNull(path, "agentSocket").isEmpty() ? ""
+                    : Paths.absolute(path, "the agent daemon's socket");
             return this;
         }
 

@@ -48,6 +48,12 @@ final class ConnectionOptions {
             description = "Where the agent jar is kept on the hosts (default: " + SshSettings.DEFAULT_AGENT_DIR + ").")
     String agentDir;
 
+    @Option(names = "--agent-socket", paramLabel = "PATH",
+            description = {"Where the hosts' warm agent daemon listens (default: " + SshSettings.DEFAULT_AGENT_SOCKET
+                    + "); where none of this build listens, an agent is started for the migration.",
+                    "'' never uses a daemon."})
+    String agentSocket;
+
     @Option(names = "--java", paramLabel = "PATH", description = "Java launcher on the hosts (default: java).")
     String java;
 
@@ -94,6 +100,9 @@ final class ConnectionOptions {
         }
         if (user != null) {
             builder.defaultUser(user);
+        }
+        if (agentSocket != null) {
+            builder.agentSocket(agentSocket);
         }
         if (agentDir != null) {
             builder.agentDir(agentDir);

@@ -65,9 +65,6 @@ public final class OneShotMigration {
             clock.begin(Phase.PREFLIGHT);
             HostSessions.Pair hosts = sessions.openBoth(spec.from(), spec.to());
             ledger.sessions(hosts.source(), hosts.destination());
-            // The page server's and the dump's agents start while the preflight runs.
-            hosts.destination().prepareAgent();
-            hosts.source().prepareAgent();
             found = new Preflight(sessions, listener, settings.commandTimeout())
                     .run(hosts.source(), hosts.destination(), spec, clock);
             warnings.addAll(found.warnings());
@@ -123,7 +120,7 @@ public final class OneShotMigration {
 
             clock.begin(Phase.CLEANUP);
             Undo undo = new Undo(sessions, listener);
-            Rollback.stopPageServerAgent(ledger);
+            Rollback.endPageServer(ledger);
             undo.cleanup(hosts.destination(), spec.to(), plan.pagesDir());
             undo.cleanup(hosts.source(), spec.from(), plan.dumpDir());
             clock.end();

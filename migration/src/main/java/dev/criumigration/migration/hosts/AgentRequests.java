@@ -1,6 +1,7 @@
 package dev.criumigration.migration.hosts;
 
 import com.google.protobuf.ByteString;
+import dev.criumigration.agent.protocol.AgentInfoRequest;
 import dev.criumigration.agent.protocol.AgentRequest;
 import dev.criumigration.agent.protocol.CheckRequest;
 import dev.criumigration.agent.protocol.CleanupRequest;
@@ -22,6 +23,11 @@ import java.util.List;
 /** The agent requests the engine sends, built in one place. */
 public final class AgentRequests {
     private AgentRequests() {}
+
+    /** Which agent answers: its build, images base and load (the first request to a daemon). */
+    public static AgentRequest.Builder agentInfo() {
+        return AgentRequest.newBuilder().setAgentInfo(AgentInfoRequest.getDefaultInstance());
+    }
 
     /** The host check; without {@code recheck} the agent may answer CRIU's part from its cache. */
     public static AgentRequest.Builder check(boolean recheck) {

@@ -1,6 +1,7 @@
 package dev.criumigration.migration.hosts;
 
 import dev.criumigration.agent.protocol.AgentEvent;
+import dev.criumigration.agent.protocol.AgentInfo;
 import dev.criumigration.agent.protocol.AgentRequest;
 import dev.criumigration.agent.protocol.Result;
 import dev.criumigration.migration.MigrationException;
@@ -13,70 +14,94 @@ import dev.criumigration.migration.ssh.SshConnector;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
- * One host during an engine call: its SSH connection and the agents serving on it. Everything the
- * engine asks a host goes through here, as agent requests ({@link AgentRequests}): one way in. An
- * agent runs one operation at a time, so a long one (a commit-point dump, a page server) gets an
- * agent of its own beside the session's main agent; the one-shot migration starts those agents during
- * its preflight, so no JVM start falls between the page server and the freeze.
+ * One host during an engine call: its SSH connection and the one agent serving on it. Everything the
+ * engine asks a host goes through here, as agent requests ({@link AgentRequests}): one way in. The
+ * agent runs several operations at once (a page server, a commit-point dump and the looks beside
+ * them). Where the host keeps a warm agent daemon of this controller's build, the session talks to
+ * it through the SSH connection and starts no JVM; else it deploys the agent and starts one.
  */
 public final class HostSession implements AutoCloseable {
     private final HostAddress address;
     private final RemoteHost host;
-    private final String jarPath;
+    private final AgentDeployer deployer;
     private final Consumer<String> log;
-    private final RemoteAgent agent;
-    private final List<RemoteAgent> extraAgents = new CopyOnWriteArrayList<>();
-    /** An agent started ahead of the operation that will take it. */
-    private RemoteAgent prepared;
+    /** The agent; replaced by a fresh one when it is gone and the rollback still needs the host. */
+    private RemoteAgent agent;
+    private final List<RemoteAgent> gone = new ArrayList<>();
 
-    private HostSession(HostAddress address, RemoteHost host, String jarPath, Consumer<String> log)
+    private HostSession(HostAddress address, RemoteHost host, AgentDeployer deployer, Consumer<String> log)
             throws MigrationException {
         this.address = address;
         this.host = host;
-        this.jarPath = jarPath;
+        this.deployer = deployer;
         this.log = log;
-        this.agent = RemoteAgent.start(host, jarPath, log);
+        this.agent = startAgent();
     }
 
-    /** Connects, makes sure the agent is deployed, and starts it. */
+    /** Connects and reaches the host's agent: its warm daemon, else one started for this session. */
     static HostSession open(SshConnector ssh, AgentDeployer deployer, HostAddress address, Consumer<String> log)
             throws MigrationException {
         long start = System.nanoTime();
         RemoteHost host = ssh.connect(address);
         log.accept(host.address() + ": connected and authenticated in " + (System.nanoTime() - start) / 1_000_000 + " ms");
         try {
-            return new HostSession(address, host, deployer.deploy(host).jarPath(), log);
+            return new HostSession(address, host, deployer, log);
         } catch (MigrationException | RuntimeException e) {
             host.close();
             throw e;
         }
     }
 
-    /** Starts the agent that the next {@link #agentOfItsOwn()} hands out. */
-    public synchronized void prepareAgent() throws MigrationException {
-        if (prepared == null) {
-            prepared = startAgent();
-        }
-    }
-
-    /**
-     * An agent for one long operation: the prepared one (whose death since is noticed at this
-     * operation's first request), else a new one on the same connection. Closed with the session.
-     */
-    public synchronized RemoteAgent agentOfItsOwn() throws MigrationException {
-        RemoteAgent agent = prepared != null ? prepared : startAgent();
-        prepared = null;
-        return agent;
-    }
-
     private RemoteAgent startAgent() throws MigrationException {
-        RemoteAgent extra = RemoteAgent.start(host, jarPath, log);
-        extraAgents.add(extra);
-        return extra;
+        Optional<RemoteAgent> warm = warmAgent();
+        if (warm.isPresent()) {
+            return warm.get();
+        }
+        return RemoteAgent.start(host, deployer.deploy(host).jarPath(), log);
+    }
+
+    /** The host's agent daemon, when one listens and runs this controller's build with its images base. */
+    private Optional<RemoteAgent> warmAgent() throws MigrationException {
+        String socket = host.settings().agentSocket();
+        Optional<RemoteAgent> daemon = socket.isEmpty() ? Optional.empty()
+                : RemoteAgent.connectDaemon(host, socket, log);
+        if (daemon.isEmpty()) {
+            return daemon;
+        }
+        String refusal;
+        try {
+            AgentInfo info = daemon.get().call(AgentRequests.agentInfo(), host.settings().commandTimeout(), null)
+                    .getAgentInfo();
+            String ours = AgentDeployer.embeddedJar().sha256();
+            refusal = !info.getBuildSha256().equals(ours) ? "runs agent build " + abbreviate(info.getBuildSha256())
+                    + ", this controller " + abbreviate(ours) + " (upgrade the host's agent to warm it again)"
+                    : !info.getImagesBase().equals(host.settings().imagesBase()) ? "confines images to "
+                    + info.getImagesBase() + ", this migration to " + host.settings().imagesBase()
+                    : null;
+            if (refusal == null) {
+                log.accept(host.address() + ": warm agent daemon (pid " + info.getPid() + ", up "
+                        + info.getUptimeMillis() / 1000 + " s, " + info.getSessionsServed() + " sessions served)");
+                return daemon;
+            }
+        } catch (MigrationException e) {
+            refusal = "did not answer: " + e.getMessage();
+        }
+        daemon.get().abort();
+        log.accept(host.address() + ": its agent daemon " + refusal + "; starting an agent for this migration");
+        return Optional.empty();
+    }
+
+    private static String abbreviate(String sha256) {
+        return sha256.isEmpty() ? "(unnamed)" : sha256.substring(0, Math.min(12, sha256.length()));
+    }
+
+    /** The session's agent, for calls that outlive one request-and-answer (a page server, a dump). */
+    public synchronized RemoteAgent agent() {
+        return agent;
     }
 
     /** The address as the caller gave it. */
@@ -89,50 +114,57 @@ public final class HostSession implements AutoCloseable {
         return host.isOpen();
     }
 
-    /** Every agent of the session, the main one first. */
-    public List<RemoteAgent> agents() {
-        List<RemoteAgent> all = new ArrayList<>(List.of(agent));
-        all.addAll(extraAgents);
-        return all;
-    }
-
-    /** A request to the main agent, waited for within {@code timeout}. */
+    /** A request to the agent, waited for within {@code timeout}. */
     public Result call(AgentRequest.Builder request, Duration timeout) throws MigrationException {
-        return agent.call(request, timeout, null);
+        return agent().call(request, timeout, null);
     }
 
     /** The same, with the request's events (progress, log lines) going to {@code sink}. */
     public Result call(AgentRequest.Builder request, Duration timeout, Consumer<AgentEvent> sink)
             throws MigrationException {
-        return agent.call(request, timeout, sink);
+        return agent().call(request, timeout, sink);
     }
 
     /**
-     * For the rollback: the main agent when it is free, else a fresh one on the same connection (the
-     * main one may be gone, or still unwinding a cancelled operation).
+     * For the rollback: the agent, or a fresh one on the same connection when it is gone (killed, or
+     * its channel dropped while the connection stands) - also when it goes while this request runs.
      */
     public Result callWhateverHappened(AgentRequest.Builder request, Duration timeout) throws MigrationException {
-        RemoteAgent free = agent.isOpen() && agent.isIdle() ? agent : startAgent();
-        return free.call(request, timeout, null);
+        RemoteAgent tried = liveAgent();
+        try {
+            return tried.call(request, timeout, null);
+        } catch (MigrationException e) {
+            if (tried.isOpen() || !host.isOpen()) {
+                throw e;  // the agent's own answer, or the connection is gone (the caller opens a new one)
+            }
+            log.accept(address + ": the agent ended during the request; asking a fresh one");
+            return liveAgent().call(request, timeout, null);
+        }
     }
 
-    /** Asks every agent of the session to cancel what it runs; their outcomes still arrive. */
-    void cancelCalls() {
-        agents().forEach(RemoteAgent::cancelCalls);
+    private synchronized RemoteAgent liveAgent() throws MigrationException {
+        if (!agent.isOpen()) {
+            gone.add(agent);
+            agent = startAgent();
+        }
+        return agent;
     }
 
-    /** Drops every agent's channel at once: the agents see their input end and cancel by themselves. */
-    void abort() {
-        agents().forEach(RemoteAgent::abort);
+    /** Asks the agent to cancel what it runs; the outcomes still arrive. */
+    synchronized void cancelCalls() {
+        agent.cancelCalls();
+    }
+
+    /** Drops the agent's channel at once: the agent sees its input end and cancels by itself. */
+    synchronized void abort() {
+        agent.abort();
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
         try {
-            for (RemoteAgent extra : extraAgents) {
-                extra.close();
-            }
             agent.close();
+            gone.forEach(RemoteAgent::abort);
         } finally {
             host.close();
         }

@@ -20,7 +20,7 @@ import java.util.concurrent.CompletionException;
 /**
  * The source's CRIU dump, its pages streamed to the page server. To the commit point (the one-shot
  * migration): the call returns once CRIU's post-dump notification has the tree frozen with every image
- * written, and the dump waits on its own agent for the commit. Leave-stopped (the step-by-step flow):
+ * written, and the dump waits on the source's agent for the commit. Leave-stopped (the step-by-step flow):
  * the call returns with the dump's result and the tree stays stopped.
  */
 public final class DumpPhase {
@@ -45,7 +45,7 @@ public final class DumpPhase {
     }
 
     /**
-     * Dumps to the commit point on an agent of its own. From the freeze on, a dump that ends before the
+     * Dumps to the commit point. From the freeze on, a dump that ends before the
      * commit (its CRIU or its agent gone) has resumed the source: whatever the destination is doing for
      * this migration is cancelled at once, unless the rollback already owns it.
      */
@@ -53,7 +53,7 @@ public final class DumpPhase {
             throws MigrationException {
         RollbackLedger ledger = context.ledger();
         ledger.dumpDir(target.imagesDir());
-        RemoteAgent agent = src.agentOfItsOwn();
+        RemoteAgent agent = src.agent();
         CompletableFuture<Frozen> frozen = new CompletableFuture<>();
         ledger.dumpStarted(SourceHold.COMMIT_POINT);
         RemoteAgent.Call call = agent.start(AgentRequest.newBuilder().setDump(target.request().setCommitPoint(true)),
@@ -66,12 +66,16 @@ public final class DumpPhase {
                 });
         ledger.dumpCall(agent, call);
         PageServerPhase.failWith(call, frozen, "the dump finished without stopping at the commit point");
-        agent.await(frozen, call);
+        try {
+            agent.await(frozen, call);
+        } catch (MigrationException e) {
+            throw refusedOrFailed(e);
+        }
         ledger.frozenAtCommitPoint(agent, call);
         call.result().whenComplete((result, error) -> {
             synchronized (ledger) {
                 if (!ledger.commitSent() && !ledger.rollingBack()) {
-                    dst.agents().forEach(RemoteAgent::cancelCalls);
+                    dst.agent().cancelCalls();
                 }
             }
         });
@@ -82,8 +86,20 @@ public final class DumpPhase {
             throws MigrationException {
         context.ledger().dumpDir(target.imagesDir());
         context.ledger().dumpStarted(SourceHold.DUMP_IN_FLIGHT);
-        return src.call(AgentRequest.newBuilder().setDump(target.request().setLeaveStopped(leaveStopped)), timeout,
-                context.progressTo(Phase.DUMP)).getDump();
+        try {
+            return src.call(AgentRequest.newBuilder().setDump(target.request().setLeaveStopped(leaveStopped)), timeout,
+                    context.progressTo(Phase.DUMP)).getDump();
+        } catch (MigrationException e) {
+            throw refusedOrFailed(e);
+        }
+    }
+
+    /** A dump the agent refused to start (BUSY: another migration holds the tree) froze nothing. */
+    private MigrationException refusedOrFailed(MigrationException e) {
+        if (e.kind() == Kind.BUSY) {
+            context.ledger().dumpRefused();
+        }
+        return e;
     }
 
     /**

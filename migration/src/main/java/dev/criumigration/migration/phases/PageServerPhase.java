@@ -16,7 +16,7 @@ import java.util.concurrent.CompletableFuture;
 
 /**
  * The destination's page server on a tmpfs, bound to the one address the source dials. Attached, it
- * runs on an agent of its own for the rest of the migration; detached, it waits on the host for a dump
+ * runs as one request of the destination's agent for the rest of the migration; detached, it waits on the host for a dump
  * of a later step and this call ends once it listens.
  */
 public final class PageServerPhase {
@@ -57,7 +57,7 @@ public final class PageServerPhase {
                     where.getPort() > 0 ? where.getPort() : result.getPort());
             return new Started(where, result);
         }
-        RemoteAgent agent = dst.agentOfItsOwn();
+        RemoteAgent agent = dst.agent();
         RemoteAgent.Call call = agent.start(AgentRequest.newBuilder().setPageServer(request), timeout, event -> {
             if (event.hasListening()) {
                 listening.complete(event.getListening());

@@ -9,6 +9,9 @@ import dev.criumigration.migration.phases.RollbackLedger.SourceHold;
 import dev.criumigration.migration.phases.Undo.SourceState;
 
 import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * The one rollback of a failed engine call, over its {@link RollbackLedger}: never two copies of the
@@ -140,7 +143,7 @@ public final class Rollback {
 
     /** Stops the page server and removes the destination's directory; says how a detached page server failed. */
     private String clearDestination(RollbackLedger l) {
-        stopPageServerAgent(l);
+        endPageServer(l);
         if (l.pagesDir == null) {
             return null;
         }
@@ -158,15 +161,21 @@ public final class Rollback {
     }
 
     /**
-     * Ends the page server's agent (a page server still running is stopped by its cancel) and waits for
-     * it to exit: it supervises the images directory until then, and clean-up waits for its supervisor.
+     * Ends the attached page server (a page server still running is stopped by its cancel) and waits,
+     * bounded, for its request to end: it supervises the images directory until then, and clean-up
+     * waits for its supervisor. The agent itself serves on.
      */
-    public static void stopPageServerAgent(RollbackLedger l) {
-        if (l.pageServerAgent != null) {
-            if (l.pageServerCall != null && !l.pageServerCall.result().isDone()) {
-                l.pageServerAgent.cancelQuietly(l.pageServerCall);
-            }
-            l.pageServerAgent.close(Undo.STEP);
+    public static void endPageServer(RollbackLedger l) {
+        if (l.pageServerCall == null || l.pageServerCall.result().isDone()) {
+            return;
+        }
+        l.pageServerAgent.cancelQuietly(l.pageServerCall);
+        try {
+            l.pageServerCall.result().get(Undo.STEP.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException | TimeoutException expected) {
+            // cancelled as asked, or the agent is gone: the clean-up's own request says which
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 }

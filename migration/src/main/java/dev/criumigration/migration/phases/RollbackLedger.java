@@ -85,20 +85,28 @@ public final class RollbackLedger {
         this.hold = expected;
     }
 
-    /** The commit-point dump waits at the commit point, on its own agent. */
+    /**
+     * The agent refused the dump before it ran (another migration holds the process): this migration
+     * froze nothing, and the rollback must not touch the source another one may hold frozen.
+     */
+    public void dumpRefused() {
+        this.dumpStarted = false;
+    }
+
+    /** The commit-point dump waits at the commit point. */
     public void frozenAtCommitPoint(RemoteAgent agent, RemoteAgent.Call call) {
         this.dumpAgent = agent;
         this.dumpCall = call;
         this.frozen = true;
     }
 
-    /** The dump's call, started on its own agent (set before it may freeze anything). */
+    /** The dump's call, started (set before it may freeze anything). */
     public void dumpCall(RemoteAgent agent, RemoteAgent.Call call) {
         this.dumpAgent = agent;
         this.dumpCall = call;
     }
 
-    /** The attached page server's call, on its own agent. */
+    /** The attached page server's call. */
     public void pageServerCall(RemoteAgent agent, RemoteAgent.Call call) {
         this.pageServerAgent = agent;
         this.pageServerCall = call;

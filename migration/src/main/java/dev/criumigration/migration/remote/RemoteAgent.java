@@ -10,6 +10,7 @@ import dev.criumigration.migration.MigrationException.Kind;
 import dev.criumigration.migration.ssh.CommandResult;
 import dev.criumigration.migration.ssh.RemoteHost;
 import org.apache.sshd.client.channel.ChannelExec;
+import org.apache.sshd.client.channel.ClientChannel;
 import org.apache.sshd.client.channel.ClientChannelEvent;
 
 import java.io.BufferedReader;
@@ -25,6 +26,7 @@ import java.util.Deque;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -35,10 +37,12 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
 /**
- * {@code criu-agent serve} on a host, over an SSH exec channel: requests written length-delimited to
- * its stdin, events read from its stdout on a reader thread and routed to the request they belong to.
- * Every wait has a deadline. Closing the channel makes the agent cancel what it is doing (a source it
- * froze is resumed): that is the safety net when the controller goes away.
+ * The agent on a host, over one SSH channel: {@code criu-agent serve} started on an exec channel, or a
+ * session with the host's warm {@code criu-agent daemon} over a channel to its Unix socket. Requests
+ * are written length-delimited, events read on a reader thread and routed to the request they belong
+ * to; several requests run at once. Every wait has a deadline. Closing the channel makes the agent
+ * cancel what this controller runs (a source it froze is resumed): that is the safety net when the
+ * controller goes away.
  */
 public final class RemoteAgent implements AutoCloseable {
     /** How long past an operation's own deadline the controller waits for the agent to report it. */
@@ -71,7 +75,9 @@ public final class RemoteAgent implements AutoCloseable {
     }
 
     private final RemoteHost host;
-    private final ChannelExec channel;
+    private final ClientChannel channel;
+    /** "the agent" or "the agent daemon", for messages. */
+    private final String what;
     private final OutputStream toAgent;
     private final Consumer<String> log;
     private final Map<Long, Call> calls = new ConcurrentHashMap<>();
@@ -81,9 +87,10 @@ public final class RemoteAgent implements AutoCloseable {
     private final Thread stderrReader;
     private volatile MigrationException ended;
 
-    private RemoteAgent(RemoteHost host, ChannelExec channel, Consumer<String> log) {
+    private RemoteAgent(RemoteHost host, ClientChannel channel, String what, Consumer<String> log) {
         this.host = host;
         this.channel = channel;
+        this.what = what;
         this.toAgent = channel.getInvertedIn();
         this.log = log;
         this.eventReader = new Thread(this::readEvents, "agent-events-" + host.address());
@@ -96,9 +103,21 @@ public final class RemoteAgent implements AutoCloseable {
     public static RemoteAgent start(RemoteHost host, String jarPath, Consumer<String> log) throws MigrationException {
         ChannelExec channel = host.openExec(List.of(host.settings().javaCommand(), "-jar", jarPath, "serve",
                 "--images-base", host.settings().imagesBase()), true);
-        RemoteAgent agent = new RemoteAgent(host, channel, log);
+        RemoteAgent agent = new RemoteAgent(host, channel, "the agent", log);
         agent.eventReader.start();
         agent.stderrReader.start();
+        return agent;
+    }
+
+    /**
+     * A session with the daemon listening on {@code socketPath}, or empty when the host has none (or
+     * the login user may not reach it). Its log goes to the host's journal, not to this controller.
+     */
+    public static Optional<RemoteAgent> connectDaemon(RemoteHost host, String socketPath, Consumer<String> log)
+            throws MigrationException {
+        Optional<RemoteAgent> agent = host.openUnixSocket(socketPath)
+                .map(channel -> new RemoteAgent(host, channel, "the agent daemon", log));
+        agent.ifPresent(daemon -> daemon.eventReader.start());
         return agent;
     }
 
@@ -201,11 +220,6 @@ public final class RemoteAgent implements AutoCloseable {
         }
     }
 
-    /** No call in flight: the agent can take a request (it runs one operation at a time). */
-    public boolean isIdle() {
-        return calls.isEmpty();
-    }
-
     private synchronized void write(AgentRequest request) throws MigrationException {
         MigrationException gone = ended;
         if (gone != null) {
@@ -273,6 +287,7 @@ public final class RemoteAgent implements AutoCloseable {
             case IO -> Kind.HOST_IO;
             case PAGE_SERVER_FAILED -> Kind.PAGE_SERVER_FAILED;
             case TLS_HANDSHAKE -> Kind.TLS_FAILED;
+            case BUSY -> Kind.BUSY;
             default -> Kind.INTERNAL;
         };
         String what = call == null ? "agent" : call.operation;
@@ -290,14 +305,14 @@ public final class RemoteAgent implements AutoCloseable {
     private void endWith(Exception cause) {
         channel.waitFor(EnumSet.of(ClientChannelEvent.EXIT_STATUS, ClientChannelEvent.CLOSED), Duration.ofSeconds(3));
         Integer status = channel.getExitStatus();
-        String stderr = stderrText();
+        String stderr = channel instanceof ChannelExec ? stderrText() : "";  // a daemon logs to its journal
         MigrationException reason;
         try {
             host.checkSudo(new CommandResult(status == null ? -1 : status, "", stderr));
             String how = status != null ? "exited with status " + status
                     : channel.getExitSignal() != null ? "was killed by SIG" + channel.getExitSignal()
                     : host.isOpen() ? "closed its channel" : "lost its SSH connection";
-            reason = new MigrationException(null, host.isOpen() ? Kind.REMOTE : Kind.CONNECT, "the agent on "
+            reason = new MigrationException(null, host.isOpen() ? Kind.REMOTE : Kind.CONNECT, what + " on "
                     + host.address() + " " + how + (cause != null ? " (" + cause.getMessage() + ")" : "")
                     + (stderr.isBlank() ? "" : "; its last output: " + lastLines(stderr, 5)), "", false, List.of(), cause);
         } catch (MigrationException sudoRefused) {

@@ -5,8 +5,11 @@ import dev.criumigration.migration.MigrationException.Kind;
 import dev.criumigration.migration.MigrationListener;
 import dev.criumigration.migration.SshSettings;
 import org.apache.sshd.client.channel.ChannelExec;
+import org.apache.sshd.client.channel.ClientChannel;
 import org.apache.sshd.client.channel.ClientChannelEvent;
 import org.apache.sshd.client.session.ClientSession;
+import org.apache.sshd.common.channel.exception.SshChannelOpenException;
+import org.apache.sshd.common.session.ConnectionService;
 import org.apache.sshd.sftp.client.SftpClient;
 import org.apache.sshd.sftp.client.SftpClientFactory;
 
@@ -148,6 +151,36 @@ public final class RemoteHost implements AutoCloseable {
             throw new MigrationException(null, Kind.CONNECT, "starting '"
                     + abbreviate(line) + "' on " + address + " failed: " + e.getMessage(), "", false, List.of(), e);
         }
+    }
+
+    /**
+     * A stream to the Unix socket {@code path} on the host through this connection, or empty when sshd
+     * refuses it (nothing listens there, the login user may not reach it, or forwarding is off).
+     */
+    public java.util.Optional<ClientChannel> openUnixSocket(String path) throws MigrationException {
+        StreamLocalChannel channel = new StreamLocalChannel(path);
+        try {
+            session.getService(ConnectionService.class).registerChannel(channel);
+            channel.open().verify(settings.commandTimeout());
+            return java.util.Optional.of(channel);
+        } catch (IOException e) {
+            channel.close(true);
+            if (refusedBySshd(e)) {
+                return java.util.Optional.empty();
+            }
+            throw new MigrationException(null, Kind.CONNECT, "opening " + path + " on " + address + " failed: "
+                    + e.getMessage(), "", false, List.of(), e);
+        }
+    }
+
+    /** The channel open was answered with a refusal (verify() wraps it in an SshException). */
+    private static boolean refusedBySshd(Throwable e) {
+        for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+            if (cause instanceof SshChannelOpenException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** An SFTP client on this session; the caller closes it. */

@@ -107,6 +107,8 @@ abstract class TwoHosts {
                 .hostKeyPolicy(HostKeyPolicy.knownHosts(knownHosts))
                 .agentDir(agentDir.toString())
                 .imagesBase(stateDir.toString())
+                // Never a daemon this machine may run: each test starts what it drives.
+                .agentSocket("")
                 .operationTimeout(Duration.ofMinutes(3));
     }
 
