@@ -19,6 +19,9 @@ between two hosts ROUNDS times in a row. Both hosts are this machine.
   --via engine  criu-migrate --from --to --pid between two OpenSSH sshd hosts on loopback (own host
                 keys, strict checking), the agent deployed by an untimed dry run first; the images
                 base is the engine's --images-dir (one path, both hosts)
+  --via daemon  the same through one warm criu-agent daemon that both hosts reach through their SSH
+                connections (no agent JVM per migration); its threads, open descriptors and resident
+                memory are recorded after every round
 
 After every round it checks the migration (source gone, restored root alive, counter continues,
 checksum unchanged) and records what the run holds: processes other than the workload that use the
@@ -32,7 +35,7 @@ of docs/benchmarks.md. Run as root.
 Options:
   --rounds N           migrations (default: 100)
   --memory SIZE        the workload's memory (default: 64M)
-  --via agent|engine   what migrates (default: agent)
+  --via agent|engine|daemon   what migrates (default: agent)
   --interval SECONDS   the workload's tick interval (default: 0.5)
   --port PORT          first page-server port; each migration takes the next (default: 28100)
   --step-timeout SEC   deadline of each step (default: 300)
@@ -54,7 +57,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) ROUNDS=${2:?--rounds needs a number}; shift 2 ;;
     --memory) MEMORY=${2:?--memory needs a size}; shift 2 ;;
-    --via) VIA=${2:?--via needs agent or engine}; shift 2 ;;
+    --via) VIA=${2:?--via needs agent, engine or daemon}; shift 2 ;;
     --interval) INTERVAL=${2:?--interval needs seconds}; shift 2 ;;
     --port) PORT=${2:?--port needs a number}; shift 2 ;;
     --step-timeout) STEP_TIMEOUT=${2:?--step-timeout needs seconds}; shift 2 ;;
@@ -71,13 +74,13 @@ done
 [[ "$INTERVAL" =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "--interval: give seconds, not '$INTERVAL'" >&2; exit 2; }
 MEMORY_BYTES=$(size_bytes "$MEMORY") || { echo "--memory: '$MEMORY' is not a size like 64M or 1G" >&2; exit 2; }
 case "$VIA" in
-  agent|engine) ;;
-  *) echo "--via: give agent or engine, not '$VIA'" >&2; exit 2 ;;
+  agent|engine|daemon) ;;
+  *) echo "--via: give agent, engine or daemon, not '$VIA'" >&2; exit 2 ;;
 esac
 
 require_root_and_tools
 ensure_agent_jar
-if [ "$VIA" = engine ]; then ensure_migrate_jar; fi
+if [ "$VIA" != agent ]; then ensure_migrate_jar; fi
 mkdir -p "$RESULTS_DIR"
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 CSV="$RESULTS_DIR/$NAME-$VIA-$STAMP.csv"
@@ -96,12 +99,18 @@ mkdir -p "${IMAGES_BASES[@]}"
 TMPFS_BYTES=$(( MEMORY_BYTES + MEMORY_BYTES / 4 + (128 << 20) ))
 TLS_DIR=""
 SEED=$$  # tells this run's workload from any other's
-echo "round,from,to,total_us,frozen_us,stray_processes,stray_fds,workload_processes,sshd_processes,sshd_fds,mounts,images_bytes,load_1min" >"$CSV"
+echo "round,from,to,total_us,frozen_us,stray_processes,stray_fds,workload_processes,sshd_processes,sshd_fds,mounts,images_bytes,daemon_threads,daemon_fds,daemon_rss_kb,load_1min" >"$CSV"
 
 # What the run holds now: sets STRAY_PROCS STRAY_FDS WORKLOAD_PROCS SSHD_PROCS SSHD_FDS MOUNTS IMAGES_BYTES.
 sample() {
   read -r STRAY_PROCS STRAY_FDS WORKLOAD_PROCS SSHD_PROCS SSHD_FDS MOUNTS < <(python3 "$BENCH_LIB" scan "$SCRATCH" "$SEED" "${SSHD_PIDS[@]}")
   IMAGES_BYTES=$(du -sbc "${IMAGES_BASES[@]}" | tail -n1 | cut -f1)
+  DAEMON_THREADS=0 DAEMON_FDS=0 DAEMON_RSS_KB=0
+  if [ -n "${DAEMON_PID:-}" ]; then
+    DAEMON_THREADS=$(awk '/^Threads:/ {print $2}' "/proc/$DAEMON_PID/status")
+    DAEMON_FDS=$(ls "/proc/$DAEMON_PID/fd" | wc -l)
+    DAEMON_RSS_KB=$(awk '/^VmRSS:/ {print $2}' "/proc/$DAEMON_PID/status")
+  fi
 }
 
 # One migration by criu-agent's three-step flow, from host-a's images base to host-b's or back.
@@ -121,20 +130,26 @@ migrate_by_engine() {
   SOURCE_HOST="root@127.0.0.1:${!port_from}" DESTINATION_HOST="root@127.0.0.1:${!port_to}"
   TICK_AT_DUMP=$(last_tick "$WORKLOAD_LOG")
   start=${EPOCHREALTIME/./}
-  run_criu_migrate "$STATE_DIR/report.json" $(( STEP_TIMEOUT * 3 )) --pid "$SOURCE"
+  run_criu_migrate "$STATE_DIR/report.json" $(( STEP_TIMEOUT * 3 )) --pid "$SOURCE" "${ENGINE_OPTIONS[@]}"
   TOTAL_US=$(( ${EPOCHREALTIME/./} - start ))
   RESTORED=$(json_get "$STATE_DIR/report.json" restoredPid)
   CLEANUP_PIDS+=("$RESTORED")
   FROZEN_US=$(( $(json_get "$STATE_DIR/report.json" frozenMillis) * 1000 ))
 }
+migrate_by_daemon() { migrate_by_engine; }
 
-if [ "$VIA" = engine ]; then
+ENGINE_OPTIONS=(--agent-socket '')
+if [ "$VIA" != agent ]; then
   log "starting two sshd hosts on loopback"
   init_ssh_hosts "$SCRATCH/ssh"
   start_sshd_host host-a
   start_sshd_host host-b
   SOURCE_HOST="root@127.0.0.1:$SSHD_PORT_host_a" DESTINATION_HOST="root@127.0.0.1:$SSHD_PORT_host_b"
   deploy_agents "$SCRATCH/agent" "$SCRATCH/engine-images"
+  if [ "$VIA" = daemon ]; then
+    start_agent_daemon "$SCRATCH/agent" "$SCRATCH/engine-images"
+    ENGINE_OPTIONS=(--agent-socket "$DAEMON_SOCKET")
+  fi
 fi
 
 WORKLOAD_LOG="$SCRATCH/workload.log"
@@ -143,7 +158,7 @@ start_workload "$WORKLOAD_LOG" "$MEMORY" "$INTERVAL" --seed "$SEED"
 SOURCE=$WORKLOAD_PID
 CHECKSUM=$(first_checksum "$WORKLOAD_LOG")
 sample
-echo "0,,,,,$STRAY_PROCS,$STRAY_FDS,$WORKLOAD_PROCS,$SSHD_PROCS,$SSHD_FDS,$MOUNTS,$IMAGES_BYTES,$(cut -d' ' -f1 /proc/loadavg)" >>"$CSV"
+echo "0,,,,,$STRAY_PROCS,$STRAY_FDS,$WORKLOAD_PROCS,$SSHD_PROCS,$SSHD_FDS,$MOUNTS,$IMAGES_BYTES,$DAEMON_THREADS,$DAEMON_FDS,$DAEMON_RSS_KB,$(cut -d' ' -f1 /proc/loadavg)" >>"$CSV"
 
 for round in $(seq 1 "$ROUNDS"); do
   from=${HOSTS[$(( (round - 1) % 2 ))]} to=${HOSTS[$(( round % 2 ))]}
@@ -156,8 +171,8 @@ for round in $(seq 1 "$ROUNDS"); do
     || fail "the migration did not work: $problem"
   SOURCE=$RESTORED
   sample
-  echo "$round,$from,$to,$TOTAL_US,$FROZEN_US,$STRAY_PROCS,$STRAY_FDS,$WORKLOAD_PROCS,$SSHD_PROCS,$SSHD_FDS,$MOUNTS,$IMAGES_BYTES,$(cut -d' ' -f1 /proc/loadavg)" >>"$CSV"
-  log "$RUN_NAME: $(( TOTAL_US / 1000 )) ms (frozen $(( FROZEN_US / 1000 )) ms); stray processes $STRAY_PROCS, sshd fds $SSHD_FDS, mounts $MOUNTS, images $IMAGES_BYTES bytes"
+  echo "$round,$from,$to,$TOTAL_US,$FROZEN_US,$STRAY_PROCS,$STRAY_FDS,$WORKLOAD_PROCS,$SSHD_PROCS,$SSHD_FDS,$MOUNTS,$IMAGES_BYTES,$DAEMON_THREADS,$DAEMON_FDS,$DAEMON_RSS_KB,$(cut -d' ' -f1 /proc/loadavg)" >>"$CSV"
+  log "$RUN_NAME: $(( TOTAL_US / 1000 )) ms (frozen $(( FROZEN_US / 1000 )) ms); stray processes $STRAY_PROCS, sshd fds $SSHD_FDS, mounts $MOUNTS, images $IMAGES_BYTES bytes${DAEMON_PID:+, daemon threads $DAEMON_THREADS fds $DAEMON_FDS rss ${DAEMON_RSS_KB} kB}"
   check_run_deadline
 done
 

@@ -20,9 +20,14 @@ migrated from the source host to the destination host, in turn by
   bare-ssh  the same CRIU commands, each run on its host through OpenSSH; one multiplexed connection
             per host is opened before the freeze, the non-page images go source -> here -> destination
             through tar over those connections
-  engine    criu-migrate --from --to --pid --json: the one-shot migration (agents deployed and checked
-            over SSH, the commit point at CRIU's post-dump notification)
-Each repetition runs the three, starting with a different one each time. Every migration is verified
+  engine-cold    criu-migrate --from --to --pid --json, the one-shot migration (the commit point at
+            CRIU's post-dump notification), at first contact: no agent on the hosts (it is uploaded),
+            no host checks kept (CRIU answers them), no daemon
+  engine    the same, warm without a daemon: the agent deployed and its host checks kept; one agent
+            JVM started per host over SSH
+  engine-daemon  the same through each host's warm agent daemon (criu-agent daemon, as the systemd
+            unit runs it; reached through the SSH connection): no agent JVM started at all
+Each repetition runs them all, starting with a different one each time. Every migration is verified
 (source gone, restored root alive, counter continues, checksum unchanged) or the run fails.
 
 The frozen window is how long the tree does not run: for the engine its report's frozenMillis (CRIU's
@@ -192,10 +197,29 @@ run_bare_ssh() {
 }
 
 engine_migrate() {
-  run_criu_migrate "$STATE_DIR/report.json" $(( STEP_TIMEOUT * 3 )) --pid "$SOURCE"
+  # A plain page stream, like the bare variants' (CRIU's TLS costs what bench/tls-cost.sh measures).
+  run_criu_migrate "$STATE_DIR/report.json" $(( STEP_TIMEOUT * 3 )) --pid "$SOURCE" --no-tls "${ENGINE_OPTIONS[@]}"
+}
+
+# First contact: the agent jar and the host checks the agents keep are gone (both "hosts" share them).
+run_engine_cold() {
+  rm -f "$SCRATCH"/agent/criu-agent-*.jar "$HOST_CHECK_CACHE"
+  ENGINE_OPTIONS=(--agent-socket '')
+  run_engine_variant
 }
 
 run_engine() {
+  ENGINE_OPTIONS=(--agent-socket '')
+  run_engine_variant
+}
+
+run_engine_daemon() {
+  ENGINE_OPTIONS=(--agent-socket "$DAEMON_SOCKET")
+  run_engine_variant
+  grep -q 'warm agent daemon' "$STATE_DIR/report.json.err" || fail "the migration did not use the daemon"
+}
+
+run_engine_variant() {
   local phase us
   STEP=()
   step total engine_migrate
@@ -249,7 +273,7 @@ migrate() {
   echo "$size,$repetition,$variant,$position,$FROZEN_WINDOW_US,$CRIU_FROZEN_US,${STEP[total]},${STEP[before_freeze]},${STEP[preflight]:-0},${STEP[page_server]},${STEP[dump]},${STEP[copy]},${STEP[page_server_check]},${STEP[restore]},${STEP[commit]:-${STEP[kill]}},${STEP[cleanup]:-0}" >>"$CSV"
   log "$RUN_NAME: verified; frozen window $(( FROZEN_WINDOW_US / 1000 )) ms, total $(( STEP[total] / 1000 )) ms"
   # Not part of the measurement: give back the destination's memory.
-  if [ "$variant" != engine ]; then
+  if [[ "$variant" != engine* ]]; then
     umount "$DST_DIR"
   fi
   rm -rf "$SRC_DIR" "$DST_DIR"
@@ -257,8 +281,10 @@ migrate() {
 }
 
 deploy_agents "$SCRATCH/agent" "$SCRATCH/engine-images"
+HOST_CHECK_CACHE=/var/cache/criu-agent/host-check.json
+start_agent_daemon "$SCRATCH/agent" "$SCRATCH/engine-images"
 
-VARIANTS=(bare bare-ssh engine)
+VARIANTS=(bare bare-ssh engine-cold engine engine-daemon)
 for size in "${SIZE_LIST[@]}"; do
   bytes=$(size_bytes "$size")
   TMPFS_BYTES=$(( bytes + bytes / 4 + (128 << 20) ))  # the pages plus the interpreter's own memory

@@ -15,7 +15,11 @@ RESOURCES = [("stray_processes", "other processes using the scratch directory (n
              ("sshd_fds", "sshd open descriptors"),
              ("mounts", "mounts under the scratch directory"),
              ("images_bytes", "disk usage of the images bases (bytes)")]
-VIA = {"agent": "criu-agent's three-step flow (command line)", "engine": "criu-migrate over SSH"}
+DAEMON_RESOURCES = [("daemon_threads", "the agent daemon's threads"),
+                    ("daemon_fds", "the agent daemon's open descriptors"),
+                    ("daemon_rss_kb", "the agent daemon's resident memory (KiB)")]
+VIA = {"agent": "criu-agent's three-step flow (command line)", "engine": "criu-migrate over SSH",
+       "daemon": "criu-migrate over SSH through one warm agent daemon"}
 
 
 def slope(xs, ys):
@@ -72,12 +76,30 @@ def main():
     grew = [label for column, label in RESOURCES if leaks[column] > 0]
     out.append("**Leaks**: " + ("none: every count at the end equals the one after the first migration."
                                  if not grew else "grew from the first migration to the last: " + "; ".join(grew) + "."))
+    daemon = {}
+    if via == "daemon":
+        # A JVM warms up (threads started on first use, the heap grown to its working size): judged from
+        # the tenth round on, the daemon must not grow in threads or descriptors, and its memory by < 10%.
+        warm = min(10, n)
+        lines = []
+        for column, label in DAEMON_RESOURCES:
+            values = [int(r[column]) for r in rounds]
+            lines.append([label, baseline[column]] + [str(values[c - 1]) for c in checkpoints] + [str(max(values))])
+            daemon[column] = {"after_warm_up": values[warm - 1], "end": values[-1], "max_after_warm_up": max(values[warm - 1:])}
+        out += ["", "The warm agent daemon after each migration:", "", table(header, lines), ""]
+        flat = (daemon["daemon_threads"]["max_after_warm_up"] <= daemon["daemon_threads"]["after_warm_up"]
+                and daemon["daemon_fds"]["max_after_warm_up"] <= daemon["daemon_fds"]["after_warm_up"]
+                and daemon["daemon_rss_kb"]["end"] < 1.10 * daemon["daemon_rss_kb"]["after_warm_up"])
+        daemon["flat"] = flat
+        out.append(f"**The daemon** from round {warm} on: " + (
+            "flat (no more threads or descriptors than after that round, resident memory within 10%)." if flat
+            else "grew (see the table)."))
     print("\n".join(out))
     if summary_path:
         with open(summary_path, "w") as f:
             json.dump({"csv": csv_path, "rounds": n, "first_decile_median_ms": median(first),
                        "last_decile_median_ms": median(last), "drift": drift, "trend_ms_per_round": per_round,
-                       "growth_first_to_last": leaks}, f, indent=2)
+                       "growth_first_to_last": leaks, "daemon": daemon}, f, indent=2)
 
 
 if __name__ == "__main__":

@@ -114,3 +114,20 @@ run_criu_migrate() {
     --json >"$report" 2>"$report.err" || fail "criu-migrate failed: $(tail -n 20 "$report.err")"
 }
 
+
+# start_agent_daemon AGENT_DIR IMAGES_BASE: criu-agent daemon from the jar deploy_agents put in
+# AGENT_DIR (the build criu-migrate embeds), as the systemd unit runs it; sets DAEMON_SOCKET.
+start_agent_daemon() {
+  local jar deadline
+  jar=$(ls "$1"/criu-agent-*.jar)
+  DAEMON_SOCKET="$SSH_DIR/run/agent.sock"
+  java -jar "$jar" daemon --socket "$DAEMON_SOCKET" --images-base "$2" 2>"$SSH_DIR/daemon.log" &
+  DAEMON_PID=$!
+  CLEANUP_PIDS+=("$DAEMON_PID")
+  deadline=$(( SECONDS + 30 ))
+  until [ -S "$DAEMON_SOCKET" ]; do
+    (( SECONDS < deadline )) && kill -0 "$DAEMON_PID" 2>/dev/null \
+      || die "the agent daemon did not start: $(cat "$SSH_DIR/daemon.log")"
+    sleep 0.05
+  done
+}
