@@ -16,11 +16,15 @@ import java.net.UnixDomainSocketAddress;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipInputStream;
+import java.util.zip.ZipOutputStream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -42,19 +46,40 @@ class WarmAgentTest extends TwoHosts {
         Path jar = dir.resolve("criu-agent.jar");
         Files.write(jar, AgentDeployer.embeddedJar().bytes());
         socket = dir.resolve("run/agent.sock");
-        daemon = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
+        daemon = startDaemon(jar, socket);
+    }
+
+    /** criu-agent daemon from {@code jar}, as the systemd unit starts it; returns once it answers. */
+    private static Process startDaemon(Path jar, Path socket) throws Exception {
+        Path log = jar.resolveSibling(jar.getFileName() + ".log");
+        Process started = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
                 jar.toString(), "daemon", "--socket", socket.toString(), "--images-base", stateDir.toString())
-                .redirectErrorStream(true).redirectOutput(dir.resolve("daemon.log").toFile()).start();
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
         long until = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (true) {
             try (SocketChannel probe = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
-                return;
+                return started;
             } catch (IOException notYet) {
-                assertTrue(daemon.isAlive() && System.nanoTime() < until, "the daemon did not listen: "
-                        + Files.readString(dir.resolve("daemon.log")));
+                assertTrue(started.isAlive() && System.nanoTime() < until, "the daemon did not listen: "
+                        + Files.readString(log));
                 Thread.sleep(20);
             }
         }
+    }
+
+    /** The same agent as another build: its entries rewritten with a comment, so its SHA-256 differs. */
+    private static void rewriteAsAnotherBuild(Path jar) throws IOException {
+        Path copy = jar.resolveSibling(jar.getFileName() + ".new");
+        try (ZipInputStream in = new ZipInputStream(Files.newInputStream(jar));
+             ZipOutputStream out = new ZipOutputStream(Files.newOutputStream(copy))) {
+            for (ZipEntry entry; (entry = in.getNextEntry()) != null; ) {
+                out.putNextEntry(new ZipEntry(entry.getName()));
+                in.transferTo(out);
+                out.closeEntry();
+            }
+            out.setComment("another build");
+        }
+        Files.move(copy, jar, StandardCopyOption.REPLACE_EXISTING);
     }
 
     @AfterAll
@@ -107,6 +132,52 @@ class WarmAgentTest extends TwoHosts {
         assertEquals(8, agentsSeen.size());
         assertTrue(agentsSeen.stream().allMatch(List::isEmpty), "no agent JVM ran during any phase: " + agentsSeen);
         assertNothingLeft();
+    }
+
+    @Test
+    void aDaemonOfAnotherBuildIsPassedByAndAReplacedJarRetiresTheDaemon() throws Exception {
+        Path dir = Files.createDirectories(stateDir.resolve("upgrade"));
+        Path jar = dir.resolve("criu-agent.jar");
+        Files.write(jar, AgentDeployer.embeddedJar().bytes());
+        rewriteAsAnotherBuild(jar);
+        Path otherSocket = dir.resolve("run/agent.sock");
+        Process other = startDaemon(jar, otherSocket);
+        try {
+            // A daemon of another build: the controller says so and starts its own agent on each host.
+            Workload workload = workload("16M", 0);
+            RecordingListener listener = new RecordingListener();
+            try (MigrationEngine engine = new MigrationEngine(settings().agentSocket(otherSocket.toString()).build(),
+                    listener)) {
+                MigrationReport report = engine.migrate(MigrationSpec.builder(from(), to(), workload.rootPid())
+                        .imagesDir(imagesRoot.toString()).build());
+                assertEquals(List.of(report.restoredPid()), workload.roots());
+            }
+            assertEquals(2, listener.logs.stream().filter(line -> line.contains("its agent daemon runs agent build ")
+                    && line.contains("starting an agent for this migration")).count(), listener.logs.toString());
+            assertNothingLeft();
+
+            // The role deploys this controller's build over the daemon's jar: the daemon takes no more
+            // connections, ends once its sessions have, and systemd would start the new build.
+            Files.write(jar, AgentDeployer.embeddedJar().bytes());
+            SocketChannel.open(UnixDomainSocketAddress.of(otherSocket)).close();  // a connection: it looks at its jar
+            assertTrue(other.waitFor(30, TimeUnit.SECONDS), "the daemon of the replaced jar ended");
+            assertFalse(Files.exists(otherSocket), "it stopped listening");
+            Process upgradedDaemon = startDaemon(jar, otherSocket);
+            other = upgradedDaemon;
+            RecordingListener upgraded = new RecordingListener();
+            Workload second = workload("16M", 0);
+            try (MigrationEngine engine = new MigrationEngine(settings().agentSocket(otherSocket.toString()).build(),
+                    upgraded)) {
+                engine.migrate(MigrationSpec.builder(from(), to(), second.rootPid()).imagesDir(imagesRoot.toString())
+                        .build());
+            }
+            assertEquals(2, upgraded.logs.stream().filter(line -> line.contains(": warm agent daemon (pid " + upgradedDaemon.pid()))
+                    .count(), "the new build serves both hosts: " + upgraded.logs);
+            assertNothingLeft();
+        } finally {
+            other.destroy();
+            other.waitFor(60, TimeUnit.SECONDS);
+        }
     }
 
     @Test
