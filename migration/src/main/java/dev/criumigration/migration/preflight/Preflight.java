@@ -43,24 +43,24 @@ public final class Preflight {
     public record Findings(ProcessTree tree, String tmpfsSize, String criuVersions, String cpuCheck,
                            String pageServerAddress, List<String> warnings) {}
 
-    private record SourceFacts(CheckResult check, ProcessTree tree) {}
-
     public Findings run(HostSession src, HostSession dst, MigrationSpec spec, PhaseClock clock)
             throws MigrationException {
-        // Each agent runs one request at a time: each host's requests in turn, the two hosts side by side.
-        CompletableFuture<SourceFacts> sourceFinding = sessions.async(() -> new SourceFacts(check(src, Phase.PREFLIGHT, spec.recheck()),
-                src.call(AgentRequests.processTree(spec.pid()), clock.remaining(commandTimeout)).getProcessTree()));
+        // The agents run requests at once: every question whose answer is not needed for another goes out
+        // together, in two rounds (the destination's facts need the tree, its CPU check the source's cpuinfo).
+        CompletableFuture<CheckResult> srcChecking = sessions.async(() -> check(src, Phase.PREFLIGHT, spec.recheck()));
+        CompletableFuture<ProcessTree> treeFinding = sessions.async(() -> src.call(AgentRequests.processTree(spec.pid()),
+                clock.remaining(commandTimeout)).getProcessTree());
         CheckResult dstCheck = check(dst, Phase.PREFLIGHT, spec.recheck());
-        SourceFacts source = HostSessions.await(sourceFinding);
-        CheckResult srcCheck = source.check();
-        ProcessTree tree = source.tree();
+        CheckResult srcCheck = HostSessions.await(srcChecking);
+        ProcessTree tree = HostSessions.await(treeFinding);
+        CompletableFuture<String> cpuChecking = sessions.async(() -> cpuCheck(srcCheck, dst, spec.recheck(), clock));
         HostFacts dstFacts = dst.call(AgentRequests.hostFacts(tree.getOwnPidNamespace() ? List.of() : tree.getPidsList(),
                 spec.pageServerAddress() == null ? spec.from().host() : null), clock.remaining(commandTimeout))
                 .getHostFacts();
 
         CompatibilityRules.Verdict verdict = CompatibilityRules.judge(srcCheck, dstCheck, tree, dstFacts,
                 spec.tmpfsSize(), spec.from().toString(), spec.to().toString());
-        String cpuCheck = cpuCheck(srcCheck, dst, spec.recheck(), clock);
+        String cpuCheck = HostSessions.await(cpuChecking);
         String address = spec.pageServerAddress() != null ? spec.pageServerAddress() : dstFacts.getAddressTowardPeer();
         return new Findings(tree, verdict.tmpfsSize(), verdict.criuVersions(), cpuCheck, address, verdict.warnings());
     }
