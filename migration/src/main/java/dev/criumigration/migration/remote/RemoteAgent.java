@@ -5,6 +5,7 @@ import dev.criumigration.agent.protocol.AgentEvent;
 import dev.criumigration.agent.protocol.AgentRequest;
 import dev.criumigration.agent.protocol.CancelRequest;
 import dev.criumigration.agent.protocol.Result;
+import dev.criumigration.migration.deploy.AgentLaunch;
 import dev.criumigration.migration.MigrationException;
 import dev.criumigration.migration.MigrationException.Kind;
 import dev.criumigration.migration.ssh.CommandResult;
@@ -101,8 +102,7 @@ public final class RemoteAgent implements AutoCloseable {
 
     /** Starts {@code java -jar JAR serve --images-base BASE} on the host (through sudo -n when configured). */
     public static RemoteAgent start(RemoteHost host, String jarPath, Consumer<String> log) throws MigrationException {
-        ChannelExec channel = host.openExec(List.of(host.settings().javaCommand(), "-jar", jarPath, "serve",
-                "--images-base", host.settings().imagesBase()), true);
+        ChannelExec channel = host.openExec(AgentLaunch.serve(host.settings(), jarPath), true);
         RemoteAgent agent = new RemoteAgent(host, channel, "the agent", log);
         agent.eventReader.start();
         agent.stderrReader.start();
