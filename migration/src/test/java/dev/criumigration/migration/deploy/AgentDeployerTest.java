@@ -1,10 +1,14 @@
 package dev.criumigration.migration.deploy;
 
+import dev.criumigration.agent.protocol.AgentRequest;
+import dev.criumigration.agent.protocol.HostFactsRequest;
+import dev.criumigration.agent.protocol.Result;
 import dev.criumigration.migration.Gate;
 import dev.criumigration.migration.MigrationException;
 import dev.criumigration.migration.MigrationException.Kind;
 import dev.criumigration.migration.RecordingListener;
 import dev.criumigration.migration.SshSettings;
+import dev.criumigration.migration.remote.RemoteAgent;
 import dev.criumigration.migration.ssh.ClientKeys;
 import dev.criumigration.migration.ssh.HostKeyPolicy;
 import dev.criumigration.migration.ssh.RemoteHost;
@@ -18,7 +22,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileTime;
+import java.time.Duration;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -76,7 +82,9 @@ class AgentDeployerTest {
             assertEquals(deployed.toString(), first.jarPath());
             assertTrue(first.javaMajorVersion() >= 17);
             assertArrayEquals(jar.bytes(), Files.readAllBytes(deployed));
-            assertEquals(List.of(deployed), listDir(agentDir), "no staging file left behind");
+            assertTrue(first.archiveMade(), listener.logs.toString());
+            Path archive = Path.of(AgentLaunch.archivePath(deployed.toString()));
+            assertEquals(List.of(deployed, archive), listDir(agentDir), "no staging file left behind");
 
             FileTime uploadedAt = Files.getLastModifiedTime(deployed);
             Files.setLastModifiedTime(deployed, FileTime.fromMillis(uploadedAt.toMillis() - 60_000));
@@ -84,16 +92,86 @@ class AgentDeployerTest {
             // Each engine has a deployer of its own, which probes a host once: a new one checks again.
             AgentDeployer.DeployedAgent second = new AgentDeployer(listener::log).deploy(remote);
             assertFalse(second.uploaded());
+            assertFalse(second.archiveMade(), "an archive is made once per jar");
             assertEquals(backdated, Files.getLastModifiedTime(deployed), "an intact jar is not rewritten");
 
             byte[] damaged = jar.bytes().clone();
             damaged[damaged.length / 2] ^= 0x5a;
             Files.write(deployed, damaged);
             assertFalse(deployer.deploy(remote).uploaded(), "a deployer trusts its first check of a host");
+            FileTime archivedAt = Files.getLastModifiedTime(archive);
             AgentDeployer.DeployedAgent third = new AgentDeployer(listener::log).deploy(remote);
             assertTrue(third.uploaded());
+            assertTrue(third.archiveMade(), "a replaced jar gets an archive of its own");
+            assertFalse(archivedAt.equals(Files.getLastModifiedTime(archive)));
             assertArrayEquals(jar.bytes(), Files.readAllBytes(deployed));
             assertTrue(listener.logs.stream().anyMatch(line -> line.contains("is damaged")), listener.logs.toString());
+        }
+    }
+
+    @Test
+    void aMissingArchiveIsMadeForAnIntactJar() throws Exception {
+        Path agentDir = temp.resolve("agent");
+        RecordingListener listener = new RecordingListener();
+        try (SshConnector connector = new SshConnector(settings(agentDir, "java"), listener);
+             RemoteHost remote = connector.connect(host.address(null))) {
+            String jarPath = new AgentDeployer(listener::log).deploy(remote).jarPath();
+            Path archive = Path.of(AgentLaunch.archivePath(jarPath));
+            Files.delete(archive);
+            AgentDeployer.DeployedAgent again = new AgentDeployer(listener::log).deploy(remote);
+            assertFalse(again.uploaded());
+            assertTrue(again.archiveMade());
+            assertTrue(Files.size(archive) > 0);
+        }
+    }
+
+    @Test
+    void aFailedTrainingRunIsLoggedAndTheAgentStartsWithoutAnArchive() throws Exception {
+        // A Java that runs everything but the training run, as a host whose JVM cannot write an archive.
+        Path java = temp.resolve("java-without-archives");
+        Files.writeString(java, "#!/bin/sh\ncase \"$*\" in *ArchiveClassesAtExit*) echo 'cannot dump' >&2; exit 3;; esac\n"
+                + "exec java \"$@\"\n");
+        java.toFile().setExecutable(true);
+        Path agentDir = temp.resolve("agent");
+        RecordingListener listener = new RecordingListener();
+        try (SshConnector connector = new SshConnector(settings(agentDir, java.toString()), listener);
+             RemoteHost remote = connector.connect(host.address(null))) {
+            AgentDeployer.DeployedAgent deployed = new AgentDeployer(listener::log).deploy(remote);
+            assertFalse(deployed.archiveMade());
+            assertTrue(listener.logs.stream().anyMatch(line -> line.contains("no class-data sharing archive")
+                    && line.contains("exit status 3: cannot dump")), listener.logs.toString());
+            assertEquals(List.of(Path.of(deployed.jarPath())), listDir(agentDir), "no partial archive left behind");
+            assertAnswers(remote, deployed.jarPath(), listener);
+        }
+    }
+
+    @Test
+    void anArchiveOfAnotherJarDoesNotCorruptTheProtocol() throws Exception {
+        RecordingListener listener = new RecordingListener();
+        Path agentDir = temp.resolve("agent");
+        Path otherDir = temp.resolve("other");
+        try (SshConnector connector = new SshConnector(settings(agentDir, "java"), listener);
+             SshConnector other = new SshConnector(settings(otherDir, "java"), listener);
+             RemoteHost remote = connector.connect(host.address(null));
+             RemoteHost otherRemote = other.connect(host.address(null))) {
+            String jarPath = new AgentDeployer(listener::log).deploy(remote).jarPath();
+            String otherJar = new AgentDeployer(listener::log).deploy(otherRemote).jarPath();
+            // The same classes, but recorded for another jar file: the JVM refuses it and says so.
+            Files.copy(Path.of(AgentLaunch.archivePath(otherJar)), Path.of(AgentLaunch.archivePath(jarPath)),
+                    StandardCopyOption.REPLACE_EXISTING);
+            assertAnswers(remote, jarPath, listener);
+            assertTrue(listener.logs.stream().anyMatch(line -> line.contains("agent: [") && line.contains("cds")),
+                    "the JVM's warning about the archive reached stderr: " + listener.logs);
+        }
+    }
+
+    /** The agent started as the engine starts it answers a request with its Result. */
+    private static void assertAnswers(RemoteHost remote, String jarPath, RecordingListener listener) throws Exception {
+        try (RemoteAgent agent = RemoteAgent.start(remote, jarPath, listener::log)) {
+            Result result = agent.call(AgentRequest.newBuilder().setHostFacts(HostFactsRequest.newBuilder().addPids(1)),
+                    Duration.ofSeconds(30), null);
+            assertTrue(result.hasHostFacts(), result.toString());
+            assertEquals(List.of(1), result.getHostFacts().getPidsInUseList());
         }
     }
 
@@ -113,7 +191,7 @@ class AgentDeployerTest {
 
     private static List<Path> listDir(Path dir) throws Exception {
         try (var files = Files.list(dir)) {
-            return files.toList();
+            return files.sorted().toList();
         }
     }
 }
