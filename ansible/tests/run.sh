@@ -329,6 +329,8 @@ t_role_converges() {
   for host in host1 host2 host3; do
     [ "$(recap_changed "$work/role-1.out" "$host")" -gt 0 ] || fail "$host: nothing changed on the first run" || return 1
     (cd "$work/$host/agent" && sha256sum -c criu-agent.jar.sha256) || return 1
+    [ -s "$work/$host/agent/criu-agent.jsa" ] && grep -q -- "-XX:SharedArchiveFile=$work/$host/agent/criu-agent.jsa" \
+      "$work/$host/bin/criu-agent" || fail "$host: no class-data sharing archive, or the launcher does not use it" || return 1
     [ "$(stat -c %a "$work/$host/images")" = 700 ] || fail "$host images base is not 0700" || return 1
     "$work/$host/bin/criu-agent" check --json | "$python" -c 'import json, sys; json.load(sys.stdin)' ||
       fail "$host: the installed launcher does not run the agent" || return 1

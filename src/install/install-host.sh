@@ -9,6 +9,8 @@
 # is listed), so a caller such as the Ansible role can report "changed" only when it really installs.
 # The distribution's criu package is used when it is new enough and passes `criu check`; otherwise the
 # pinned CRIU release is built from Debian's source package, its tarball verified by SHA-256.
+# With --agent-archive JAR it only makes the class-data sharing archive of an installed agent jar (a
+# faster JVM start, docs/agent.md), once: an archive newer than its jar is left alone.
 set -euo pipefail
 
 CRIU_MIN_VERSION="4.2"
@@ -27,20 +29,30 @@ TEST_TOOLS=(openssh-server openssh-client ansible-core ansible-lint iproute2 nft
 with_build_tools=false
 with_test_tools=false
 check_only=false
-for arg in "$@"; do
+agent_jar=""
+while [ $# -gt 0 ]; do
+  arg=$1
+  shift
   case "$arg" in
+    --agent-archive)
+      [ $# -gt 0 ] && [ -n "$1" ] || { echo "install-host.sh: --agent-archive needs the agent jar's path" >&2; exit 2; }
+      agent_jar=$1
+      shift ;;
     --build-tools) with_build_tools=true ;;
     --test-tools) with_build_tools=true; with_test_tools=true ;;
     --check) check_only=true ;;
     -h|--help)
       cat <<USAGE
 Usage: install-host.sh [--check] [--build-tools | --test-tools]
+       install-host.sh [--check] --agent-archive JAR
 
 Installs CRIU >= ${CRIU_MIN_VERSION} (building ${CRIU_PINNED_VERSION} from Debian's source package when the
 distribution has no working one) and a Java 17 runtime. Run as root on Debian.
   --check        change nothing; list what would be installed. Exit 0: nothing to do, 3: something to install
   --build-tools  also install a JDK, curl, unzip and python3 (to build from a checkout and run the demo)
   --test-tools   --build-tools plus sshd, ansible-core, ansible-lint, iproute2, nftables, sudo (for the tests)
+  --agent-archive JAR  only make the agent's class-data sharing archive beside JAR (JAR's name, .jsa)
+                 when it is missing or older than JAR; a failure is a warning (the agent starts without it)
 Environment: CRIU_PREFIX (default /usr/local), CRIU_BUILD_ROOT (default /var/cache/criu-migration),
   CRIU_JAVA_PACKAGE (the Java runtime package installed when no Java 17+ is found; default openjdk-17-jre-headless)
 USAGE
@@ -134,6 +146,44 @@ build_criu_from_source() {
   install -D -m 0755 "$src/criu/criu" "$CRIU_PREFIX/sbin/criu"
   hash -r
 }
+
+# --- the agent's class-data sharing archive ---------------------------------------------------------
+# The agent's JVM flags, the same as the engine's (migration's AgentLaunch) and the role's launcher:
+# the JVM's own output off stdout, where the agent's answers go.
+AGENT_JVM_FLAGS=(-Xlog:disable -Xlog:all=warning:stderr -XX:TieredStopAtLevel=1)
+# What the training run answers: AgentRequest {id: 1, process_state: {pid: 1}}, length-delimited.
+TRAINING_REQUEST='\007\010\001\312\001\002\010\001'
+
+# make_agent_archive JAR: `serve` answers the training request and writes the classes it loaded to a
+# temporary file as its JVM exits; the file is then moved into place.
+make_agent_archive() {
+  local jar=$1 archive="${1%.jar}.jsa" part answer
+  if [ -s "$archive" ] && [ "$archive" -nt "$jar" ]; then
+    log "agent archive $archive present"
+    return 0
+  fi
+  if $check_only; then needed+=("$archive"); return 0; fi
+  [ -f "$jar" ] || die "--agent-archive: no agent jar at $jar"
+  part="$archive.$$.part"
+  answer="$part.out"
+  # stdin stays open until the answer is out (up to 30 s): closing it earlier would cancel the request.
+  if { printf "$TRAINING_REQUEST"; for _ in $(seq 300); do [ -s "$answer" ] && break; sleep 0.1; done; } |
+       java "${AGENT_JVM_FLAGS[@]}" -XX:ArchiveClassesAtExit="$part" -jar "$jar" serve >"$answer" 2>"$part.err" &&
+     [ -s "$answer" ] && [ -s "$part" ]; then
+    chmod 0644 "$part"
+    mv -f "$part" "$archive"
+    log "agent archive $archive made"
+  else
+    log "warning: no class-data sharing archive for $jar (the agent starts without one): $(tail -n 3 "$part.err" 2>/dev/null)"
+  fi
+  rm -f "$part" "$part.err" "$answer"
+}
+
+if [ -n "$agent_jar" ]; then
+  make_agent_archive "$agent_jar"
+  if $check_only && [ ${#needed[@]} -gt 0 ]; then log "would make: ${needed[*]}"; exit 3; fi
+  exit 0
+fi
 
 # --- CRIU -----------------------------------------------------------------------------------------
 if criu_binary_ok; then

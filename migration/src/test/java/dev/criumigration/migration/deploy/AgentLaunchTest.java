@@ -3,9 +3,16 @@ package dev.criumigration.migration.deploy;
 import dev.criumigration.migration.SshSettings;
 import org.junit.jupiter.api.Test;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class AgentLaunchTest {
     private static final String JAR = "/var/lib/criu-migration/agent/criu-agent-ab12.jar";
@@ -21,7 +28,7 @@ class AgentLaunchTest {
     void serveKeepsTheJvmOffStdoutAndNamesTheArchive() {
         assertEquals(List.of("/opt/java/bin/java", "-Xlog:disable", "-Xlog:all=warning:stderr",
                 "-XX:SharedArchiveFile=/var/lib/criu-migration/agent/criu-agent-ab12.jsa",
-                "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-XX:-UsePerfData",
+                "-XX:TieredStopAtLevel=1",
                 "-jar", JAR, "serve", "--images-base", "/srv/images"), AgentLaunch.serve(SETTINGS, JAR));
     }
 
@@ -36,6 +43,24 @@ class AgentLaunchTest {
             } else {
                 assertEquals(serve.get(i), training.get(i));
             }
+        }
+    }
+
+    /** The installer and the Ansible role's launcher start the same JVM as the engine. */
+    @Test
+    void theInstallerAndTheRoleUseTheSameFlags() throws Exception {
+        List<String> flags = new ArrayList<>(AgentLaunch.JVM_OUTPUT_TO_STDERR);
+        flags.addAll(AgentLaunch.FAST_START);
+        Matcher installer = Pattern.compile("(?m)^AGENT_JVM_FLAGS=\\(([^)]*)\\)$")
+                .matcher(Files.readString(Path.of("../src/install/install-host.sh")));
+        assertTrue(installer.find(), "install-host.sh has no AGENT_JVM_FLAGS");
+        assertEquals(flags, Arrays.asList(installer.group(1).split(" ")));
+
+        String launcher = Files.readString(Path.of("../ansible/roles/criu_host/templates/criu-agent.j2"));
+        assertTrue(launcher.contains("exec java " + String.join(" ", AgentLaunch.JVM_OUTPUT_TO_STDERR) + " "), launcher);
+        assertTrue(launcher.contains("-XX:SharedArchiveFile="), launcher);
+        for (String flag : AgentLaunch.FAST_START) {
+            assertTrue(launcher.contains(flag + " "), flag + " in " + launcher);
         }
     }
 }
