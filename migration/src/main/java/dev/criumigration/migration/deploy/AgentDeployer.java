@@ -185,7 +185,7 @@ public final class AgentDeployer {
         return true;
     }
 
-    /** Sends the training requests one at a time (serve runs one at a time), each answered; null, or what went wrong. */
+    /** Sends the training requests, each answered before the next goes; null, or what went wrong. */
     private static String train(ChannelExec channel) {
         try (OutputStream toAgent = channel.getInvertedIn(); InputStream fromAgent = channel.getInvertedOut()) {
             for (AgentRequest request : TRAINING_REQUESTS) {
