@@ -150,12 +150,14 @@ setup_hosts() {
   for host in host1 host2 host3; do
     port=$(free_port) || return 1
     start_sshd "$host" "$port"
-    mkdir -p "$work/$host/bin" # the host's /usr/local/bin
+    mkdir -p "$work/$host/bin" "$work/$host/systemd" # the host's /usr/local/bin and /etc/systemd/system
     inventory_hosts+="    $host:
       ansible_port: $port
       criu_host_agent_dir: $work/$host/agent
       criu_host_agent_wrapper: $work/$host/bin/criu-agent
       criu_host_images_base: $work/$host/images
+      criu_host_systemd_unit_dir: $work/$host/systemd
+      criu_host_agent_socket: $work/$host/run/agent.sock
 "
   done
   for host in host1 host2 host3; do
@@ -362,6 +364,55 @@ t_check_playbook() {
   grep -q 'CRIU 4\.' "$work/check.out" || fail "no CRIU version reported"
 }
 
+# criu_host_agent_daemon: the unit is installed (and verified by systemd-analyze where it is there),
+# a second run changes nothing, the unit's own command starts a daemon on its root-only socket that
+# SIGTERM ends, and turning the option off removes the unit. This machine runs no systemd: the role
+# must say that it installed the unit without starting it.
+t_daemon_unit() {
+  if [ -d /run/systemd/system ]; then
+    echo "skipped: systemd runs this machine, and the three test hosts would share its one criu-agent unit"
+    return 0
+  fi
+  play "$work/daemon-1.out" "$work/site.yml" -e criu_host_agent_daemon=true || return 1
+  local host unit
+  for host in host1 host2 host3; do
+    unit="$work/$host/systemd/criu-agent.service"
+    [ -f "$unit" ] || fail "$host: no unit at $unit" || return 1
+    grep -qx "ExecStart=$work/$host/bin/criu-agent daemon --socket $work/$host/run/agent.sock" "$unit" &&
+      grep -qx 'KillMode=process' "$unit" && grep -qx 'Restart=always' "$unit" ||
+      fail "$host: unexpected unit: $(cat "$unit")" || return 1
+    if command -v systemd-analyze >/dev/null; then
+      systemd-analyze verify "$unit" || fail "systemd-analyze verify $unit failed" || return 1
+    fi
+  done
+  grep -q 'does not run systemd' "$work/daemon-1.out" || fail "the role did not say that it could not start the daemon" || return 1
+  play "$work/daemon-2.out" "$work/site.yml" -e criu_host_agent_daemon=true || return 1
+  for host in host1 host2 host3; do
+    [ "$(recap_changed "$work/daemon-2.out" "$host")" = 0 ] || fail "$host: the second run with the daemon changed something" || return 1
+  done
+
+  local -a command
+  read -r -a command <<<"$(sed -n 's/^ExecStart=//p' "$work/host1/systemd/criu-agent.service")"
+  local socket="$work/host1/run/agent.sock" pid
+  "${command[@]}" 2>"$work/daemon.log" &
+  pid=$!
+  # "listening" is logged once its SIGTERM handler is in place
+  for _ in $(seq 1 100); do grep -q 'listening on' "$work/daemon.log" && break; sleep 0.1; done
+  [ -S "$socket" ] || { kill "$pid"; fail "the unit's command made no socket: $(cat "$work/daemon.log")"; return 1; }
+  [ "$(stat -c %a "$socket")" = 600 ] && [ "$(stat -c %a "$(dirname "$socket")")" = 700 ] ||
+    { kill "$pid"; fail "the daemon's socket or its directory is not root-only"; return 1; }
+  kill -TERM "$pid"
+  local status=0
+  wait "$pid" || status=$?
+  [ "$status" = 143 ] || fail "the daemon's exit status on SIGTERM is $status, not the JVM's 143 (the unit's SuccessExitStatus): $(cat "$work/daemon.log")" || return 1
+  [ ! -e "$socket" ] || fail "the daemon left its socket behind" || return 1
+
+  play "$work/daemon-off.out" "$work/site.yml" || return 1
+  for host in host1 host2 host3; do
+    [ ! -e "$work/$host/systemd/criu-agent.service" ] || fail "$host: the unit is still there with the daemon off" || return 1
+  done
+}
+
 t_migrate() {
   local seed="${run_id}01" log="$work/workloads/migrate.log" pid new before
   start_workload migrate "$seed" || return 1
@@ -493,6 +544,7 @@ scenario role-converges t_role_converges
 scenario role-second-run-changes-nothing t_role_idempotent
 scenario role-check-mode-on-converged t_role_check_mode_converged
 scenario check-playbook t_check_playbook
+scenario role-installs-the-daemon-unit t_daemon_unit
 scenario migrate-moves-a-workload t_migrate
 scenario migrate-failure-resumes-source t_migrate_failure_resumes_source
 scenario migrate-refuses-bad-input t_migrate_bad_input
