@@ -28,6 +28,7 @@ public abstract class CriuStep extends Step {
     private HostKeyVerification hostKeyVerification = new KnownHostsFileVerification();
     private boolean sudo;
     private String agentDir;
+    private String agentSocket;
 
     protected CriuStep(String credentialsId) {
         this.credentialsId = Util.fixEmptyAndTrim(credentialsId);
@@ -66,6 +67,16 @@ public abstract class CriuStep extends Step {
         this.agentDir = Util.fixEmptyAndTrim(agentDir);
     }
 
+    /** Where the hosts' warm agent daemon listens; null for the engine's default. */
+    public String getAgentSocket() {
+        return agentSocket;
+    }
+
+    @DataBoundSetter
+    public void setAgentSocket(String agentSocket) {
+        this.agentSocket = Util.fixEmptyAndTrim(agentSocket);
+    }
+
     /**
      * SSH settings for this step: the credential's user and private keys (tracked as used by the
      * build), the host-key strategy, sudo. Key text and passphrase go to the engine only.
@@ -91,6 +102,9 @@ public abstract class CriuStep extends Step {
                 .useSudo(sudo);
         if (agentDir != null) {
             settings.agentDir(agentDir);
+        }
+        if (agentSocket != null) {
+            settings.agentSocket(agentSocket);
         }
         Secret passphrase = credentials.getPassphrase();
         char[] passphraseChars = passphrase == null ? null : passphrase.getPlainText().toCharArray();
