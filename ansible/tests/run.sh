@@ -379,7 +379,8 @@ t_daemon_unit() {
     unit="$work/$host/systemd/criu-agent.service"
     [ -f "$unit" ] || fail "$host: no unit at $unit" || return 1
     grep -qx "ExecStart=$work/$host/bin/criu-agent daemon --socket $work/$host/run/agent.sock" "$unit" &&
-      grep -qx 'KillMode=process' "$unit" && grep -qx 'Restart=always' "$unit" ||
+      grep -qx 'KillMode=process' "$unit" && grep -qx 'Restart=always' "$unit" &&
+      grep -qx 'Environment="JDK_JAVA_OPTIONS=-Xmx128m"' "$unit" ||
       fail "$host: unexpected unit: $(cat "$unit")" || return 1
     if command -v systemd-analyze >/dev/null; then
       systemd-analyze verify "$unit" || fail "systemd-analyze verify $unit failed" || return 1
@@ -394,7 +395,7 @@ t_daemon_unit() {
   local -a command
   read -r -a command <<<"$(sed -n 's/^ExecStart=//p' "$work/host1/systemd/criu-agent.service")"
   local socket="$work/host1/run/agent.sock" pid
-  "${command[@]}" 2>"$work/daemon.log" &
+  JDK_JAVA_OPTIONS=-Xmx128m "${command[@]}" 2>"$work/daemon.log" &
   pid=$!
   # "listening" is logged once its SIGTERM handler is in place
   for _ in $(seq 1 100); do grep -q 'listening on' "$work/daemon.log" && break; sleep 0.1; done

@@ -116,12 +116,13 @@ run_criu_migrate() {
 
 
 # start_agent_daemon AGENT_DIR IMAGES_BASE: criu-agent daemon from the jar deploy_agents put in
-# AGENT_DIR (the build criu-migrate embeds), as the systemd unit runs it; sets DAEMON_SOCKET.
+# AGENT_DIR (the build criu-migrate embeds), as the systemd unit runs it (its heap bounded like the
+# unit's criu_host_agent_daemon_max_heap; DAEMON_MAX_HEAP overrides it); sets DAEMON_SOCKET.
 start_agent_daemon() {
   local jar deadline
   jar=$(ls "$1"/criu-agent-*.jar)
   DAEMON_SOCKET="$SSH_DIR/run/agent.sock"
-  java -jar "$jar" daemon --socket "$DAEMON_SOCKET" --images-base "$2" 2>"$SSH_DIR/daemon.log" &
+  java "-Xmx${DAEMON_MAX_HEAP:-128m}" -jar "$jar" daemon --socket "$DAEMON_SOCKET" --images-base "$2" 2>"$SSH_DIR/daemon.log" &
   DAEMON_PID=$!
   CLEANUP_PIDS+=("$DAEMON_PID")
   deadline=$(( SECONDS + 30 ))
