@@ -101,6 +101,22 @@ final class Procs {
         return mounts;
     }
 
+    /**
+     * Lazily unmounts every mount under {@code root}, deepest first: what a failed test left mounted
+     * must not outlive the run (the test has already failed for it).
+     */
+    static void unmountAllUnder(Path root) throws IOException, InterruptedException {
+        List<String> mounts = mountsUnder(root);
+        mounts.sort(java.util.Comparator.reverseOrder());
+        for (String mountPoint : mounts) {
+            Process umount = new ProcessBuilder("umount", "-l", mountPoint).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            if (!umount.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
+                umount.destroyForcibly();
+            }
+        }
+    }
+
     /** PIDs whose command name is {@code comm}. */
     static List<Integer> byComm(String comm) throws IOException {
         List<Integer> found = new ArrayList<>();

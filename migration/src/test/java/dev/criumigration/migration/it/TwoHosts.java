@@ -77,6 +77,7 @@ abstract class TwoHosts {
             keys.close();
         }
         if (stateDir != null) {
+            Procs.unmountAllUnder(stateDir);
             deleteTree(stateDir);
         }
     }
@@ -91,6 +92,8 @@ abstract class TwoHosts {
         for (Workload workload : workloads) {
             workload.close();
         }
+        // A test that failed may have left its page server's tmpfs: the next tests start clean.
+        Procs.unmountAllUnder(imagesRoot);
     }
 
     HostAddress from() {
