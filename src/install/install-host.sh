@@ -24,7 +24,7 @@ CRIU_BUILD_DEPS=(build-essential libprotobuf-c-dev libprotobuf-dev protobuf-c-co
   uuid-dev libdrm-dev dpkg-dev xz-utils)
 BUILD_TOOLS=(openjdk-17-jdk-headless curl unzip python3 procps util-linux)
 TEST_TOOLS=(openssh-server openssh-client ansible-core ansible-lint iproute2 nftables python3 procps util-linux
-  strace gnutls-bin sudo)
+  strace gnutls-bin sudo tcpdump)
 
 with_build_tools=false
 with_test_tools=false

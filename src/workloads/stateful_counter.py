@@ -3,7 +3,7 @@
 
 It fills MEMORY bytes with pseudo-random data once, then every INTERVAL seconds appends a line
 `tick=N checksum=HEX pid=P` to its log (stdout): the counter proves it goes on from where it was, the
-checksum (over all of its memory) proves its memory came across intact. With --port it also serves
+checksum (over all of its memory) proves its memory came across intact. With --marker every MiB of its memory starts with that text. With --port it also serves
 its state over TCP on 127.0.0.1 (in its own network namespace) and with --children it forks that many
 children that tick too, to make a tree.
 """
@@ -53,9 +53,14 @@ def main():
     parser.add_argument("--port", type=int, default=0, help="serve the state on 127.0.0.1:PORT")
     parser.add_argument("--children", type=int, default=0, help="children to fork (a process tree)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--marker", default="", help="text written at the start of every MiB of the memory "
+                        "(tests look for it on the wire)")
     args = parser.parse_args()
 
     memory = fill(parse_size(args.memory), args.seed)
+    marker = args.marker.encode()
+    for offset in range(0, len(memory) - len(marker), 1 << 20) if marker else ():
+        memory[offset:offset + len(marker)] = marker
     state = {"tick": 0, "checksum": hashlib.sha256(memory).hexdigest()[:16]}
     for _ in range(args.children):
         if os.fork() == 0:

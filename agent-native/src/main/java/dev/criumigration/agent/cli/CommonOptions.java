@@ -46,6 +46,18 @@ public final class CommonOptions {
     }
   }
 
+  /** A size in bytes: "200M", "1G" (powers of 1024). */
+  public static final class SizeConverter implements ITypeConverter<Long> {
+    @Override
+    public Long convert(String value) {
+      try {
+        return Arguments.parseSize(value);
+      } catch (AgentException e) {
+        throw new TypeConversionException(e.getMessage() + " (" + e.error().getHint() + ")");
+      }
+    }
+  }
+
   /** A port to listen on, 0 to 65535. */
   public static final class ListenPortConverter implements ITypeConverter<Integer> {
     @Override

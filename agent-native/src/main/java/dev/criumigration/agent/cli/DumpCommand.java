@@ -4,12 +4,16 @@ import dev.criumigration.agent.ops.Arguments;
 import dev.criumigration.agent.ops.DumpOperation;
 import dev.criumigration.agent.protocol.DumpRequest;
 import dev.criumigration.agent.protocol.NetworkLock;
+import dev.criumigration.agent.protocol.PageCompression;
+import dev.criumigration.agent.protocol.PageRelayOptions;
+import dev.criumigration.agent.protocol.PageTransport;
 import dev.criumigration.agent.protocol.TlsFiles;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
@@ -22,7 +26,9 @@ import picocli.CommandLine.Model.CommandSpec;
     footer = {"", "Examples:",
         "  criu-agent dump --pid 4242 --images-dir /var/lib/criu/out \\",
         "      --page-server 10.0.0.2:27000 --leave-stopped",
-        "  criu-agent dump --pid 4242 --images-dir /tmp/checkpoint --tcp-established --json"})
+        "  criu-agent dump --pid 4242 --images-dir /tmp/checkpoint --tcp-established --json",
+        "  criu-agent dump --pid 4242 --images-dir /var/lib/criu/out --page-server 10.0.0.2:27000 \\",
+        "      --page-transport relay --tls-cacert ca.pem --tls-cert dump.pem --tls-key dump-key.pem --max-rate 200M"})
 final class DumpCommand implements Callable<Integer> {
   @Mixin CommonOptions common;
   @Spec CommandSpec spec;
@@ -56,6 +62,21 @@ final class DumpCommand implements Callable<Integer> {
 
   @Mixin TlsOptions tls;
 
+  @Option(names = "--page-transport", paramLabel = "criu|relay", defaultValue = "criu", converter = PageTransports.class,
+      description = "criu: CRIU dials the page server itself (with --tls-*: CRIU's TLS). relay: this agent dials "
+          + "the page server's agent (started with --page-transport relay) and carries the stream (with --tls-*: "
+          + "TLS 1.3 between the agents). Default: criu.")
+  PageTransport pageTransport;
+
+  @Option(names = "--compress", paramLabel = "none|lz4", defaultValue = "none",
+      converter = PageTransports.Compressions.class,
+      description = "relay only: compress the page stream with LZ4 (pays on real memory, not on random bytes). Default: none.")
+  PageCompression compress;
+
+  @Option(names = "--max-rate", paramLabel = "SIZE", converter = CommonOptions.SizeConverter.class, description = "relay only: at most SIZE bytes a second on the wire "
+      + "(100M, 1G), so that a migration leaves bandwidth to production traffic. Default: no cap.")
+  Long maxRate;
+
   @Override
   public Integer call() {
     DumpRequest.Builder request = DumpRequest.newBuilder()
@@ -73,6 +94,11 @@ final class DumpCommand implements Callable<Integer> {
     if (tlsFiles != null) {
       request.setTls(tlsFiles);
     }
+    if ((compress != PageCompression.NO_COMPRESSION || maxRate != null) && pageTransport != PageTransport.AGENT_RELAY) {
+      throw new ParameterException(spec.commandLine(), "--compress and --max-rate need --page-transport relay");
+    }
+    request.setTransport(pageTransport).setRelay(PageRelayOptions.newBuilder().setCompression(compress)
+        .setMaxBytesPerSecond(maxRate == null ? 0 : maxRate));
     return new OperationRunner(common, spec.commandLine().getOut(), spec.commandLine().getErr())
         .run(new DumpOperation(request.build()), result -> true, HumanText::of);
   }

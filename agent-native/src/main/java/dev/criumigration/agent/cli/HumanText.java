@@ -7,6 +7,8 @@ import dev.criumigration.agent.protocol.CleanupResult;
 import dev.criumigration.agent.protocol.DumpResult;
 import dev.criumigration.agent.protocol.DumpStats;
 import dev.criumigration.agent.protocol.ImagesResult;
+import dev.criumigration.agent.protocol.PageCompression;
+import dev.criumigration.agent.protocol.PageRelayStats;
 import dev.criumigration.agent.protocol.PageServerResult;
 import dev.criumigration.agent.protocol.PageServerStatus;
 import dev.criumigration.agent.protocol.ProcessInfo;
@@ -24,7 +26,8 @@ public final class HumanText {
     }
     if (result instanceof PageServerResult pageServer) {
       return "page server finished: received " + bytes(pageServer.getBytesReceived()) + " into "
-          + pageServer.getImagesDir() + " (exit status " + pageServer.getExitStatus() + ")";
+          + pageServer.getImagesDir() + " (exit status " + pageServer.getExitStatus() + ")"
+          + (pageServer.hasRelay() ? "\n" + relay("relay received", pageServer.getRelay()) : "");
     }
     if (result instanceof PageServerStatus status) {
       return pageServerStatus(status);
@@ -115,6 +118,9 @@ public final class HumanText {
           .append(stats.getPagesWritten()).append(" pages (").append(bytes(stats.getBytesWritten()))
           .append(") written at ").append(String.format(Locale.ROOT, "%.1f MB/s", stats.getMegabytesPerSecond()));
     }
+    if (dump.hasRelay()) {
+      text.append("\n").append(relay("relay sent", dump.getRelay()));
+    }
     if (dump.getLeftStopped()) {
       text.append("\nthe source is stopped: criu-agent resume --pid ").append(dump.getPid())
           .append(" or criu-agent kill --pid ").append(dump.getPid());
@@ -124,6 +130,14 @@ public final class HumanText {
       text.append("\nthe source keeps running");
     }
     return text.toString();
+  }
+
+  private static String relay(String what, PageRelayStats relay) {
+    double seconds = relay.getMillis() / 1000.0;
+    return String.format(Locale.ROOT, "%s %s in %.2f s (%.1f MB/s, %s on the wire%s, %s)", what,
+        bytes(relay.getStreamBytes()), seconds, seconds <= 0 ? 0 : relay.getStreamBytes() / 1e6 / seconds,
+        bytes(relay.getWireBytes()), relay.getCompression() == PageCompression.LZ4 ? " with LZ4" : "",
+        relay.getTls() ? "TLS 1.3" : "plain TCP");
   }
 
   private static String images(ImagesResult images) {

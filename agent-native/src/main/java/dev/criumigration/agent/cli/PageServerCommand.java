@@ -8,6 +8,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import dev.criumigration.agent.protocol.PageTransport;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
@@ -49,6 +50,12 @@ final class PageServerCommand implements Callable<Integer> {
 
   @Mixin TlsOptions tls;
 
+  @Option(names = "--page-transport", paramLabel = "criu|relay", defaultValue = "criu", converter = PageTransports.class,
+      description = "criu: CRIU's page server listens itself (with --tls-*: CRIU's TLS). relay: this agent listens "
+          + "and feeds CRIU's page server; the dump must use --page-transport relay too (with --tls-*: TLS 1.3 "
+          + "between the agents, both sides authenticated). Default: criu.")
+  PageTransport pageTransport;
+
   @Override
   public Integer call() {
     PageServerRequest.Builder request = PageServerRequest.newBuilder()
@@ -56,7 +63,8 @@ final class PageServerCommand implements Callable<Integer> {
         .setTmpfsSize(tmpfsSize == null ? "" : tmpfsSize)
         .setAddress(address == null ? "" : address)
         .setPort(port)
-        .setDetach(detach);
+        .setDetach(detach)
+        .setTransport(pageTransport);
     TlsFiles tlsFiles = tls.files();
     if (tlsFiles != null) {
       request.setTls(tlsFiles);

@@ -10,6 +10,7 @@ import dev.criumigration.agent.nativeio.LibC;
 import dev.criumigration.agent.nativeio.NativeException;
 import dev.criumigration.agent.nativeio.SeqPacketSocket;
 import dev.criumigration.agent.nativeio.SpawnedProcess;
+import dev.criumigration.agent.nativeio.StreamSocket;
 import java.io.Closeable;
 import java.io.EOFException;
 import java.io.IOException;
@@ -38,6 +39,8 @@ import java.util.OptionalInt;
 public final class CriuClient implements Closeable {
     /** CRIU's file descriptor number for its end of the socket. */
     private static final int CRIU_SOCKET_FD = 3;
+    /** Where CRIU finds the page stream's socket given to {@link #start(Path, Map, Path, StreamSocket)}. */
+    public static final int PAGE_STREAM_FD = 4;
     /** How often a waiting call looks whether CRIU still lives. */
     private static final Duration LIVENESS_CHECK = Duration.ofMillis(200);
     /** How long CRIU gets to end after it closed the socket, before it is killed. */
@@ -65,11 +68,23 @@ public final class CriuClient implements Closeable {
 
     /** Spawns {@code criu swrk 3}; CRIU's stdout and stderr are appended to {@code outputFile}. */
     public static CriuClient start(Path criu, Map<String, String> extraEnv, Path outputFile) throws IOException {
+        return start(criu, extraEnv, outputFile, null);
+    }
+
+    /**
+     * Spawns {@code criu swrk 3} with a copy of {@code pageStream} (null: none) as its descriptor
+     * {@link #PAGE_STREAM_FD}, for {@code ps.fd}: CRIU's page stream then runs over that socket instead
+     * of a TCP connection of its own. The caller keeps and closes its {@code pageStream}.
+     */
+    public static CriuClient start(Path criu, Map<String, String> extraEnv, Path outputFile, StreamSocket pageStream)
+            throws IOException {
         SeqPacketSocket.Pair pair = SeqPacketSocket.pair();
         SpawnedProcess process;
         try {
+            Map<Integer, Integer> handedOver = pageStream == null ? Map.of(CRIU_SOCKET_FD, pair.second().fd())
+                    : Map.of(CRIU_SOCKET_FD, pair.second().fd(), PAGE_STREAM_FD, pageStream.fd());
             process = SpawnedProcess.spawn(List.of(criu.toString(), "swrk", Integer.toString(CRIU_SOCKET_FD)),
-                    extraEnv, pair.second().fd(), CRIU_SOCKET_FD, outputFile);
+                    extraEnv, handedOver, outputFile);
         } catch (IOException | RuntimeException e) {
             pair.close();
             throw e;

@@ -17,6 +17,7 @@ public interface LibC extends Library {
     LibC INSTANCE = Native.load("c", LibC.class);
 
     int AF_UNIX = 1;
+    int SOCK_STREAM = 1;
     int SOCK_SEQPACKET = 5;
     int SOCK_CLOEXEC = 0x80000;
 
@@ -29,6 +30,9 @@ public interface LibC extends Library {
     short POLLERR = 0x8;
     short POLLHUP = 0x10;
     short POLLNVAL = 0x20;
+
+    int SHUT_WR = 1;
+    int SHUT_RDWR = 2;
 
     int F_GETFD = 1;
     int F_SETFD = 2;
@@ -68,6 +72,7 @@ public interface LibC extends Library {
     int EINVAL = 22;
     int EPIPE = 32;
     int ECONNRESET = 104;
+    int ENOTCONN = 107;
 
     /** struct pollfd. */
     @Structure.FieldOrder({"fd", "events", "revents"})
@@ -102,6 +107,12 @@ public interface LibC extends Library {
     long recv(int fd, byte[] buf, long len, int flags);
 
     int poll(PollFd[] fds, long nfds, int timeoutMillis);
+
+    long read(int fd, Pointer buf, long count);
+
+    long write(int fd, Pointer buf, long count);
+
+    int shutdown(int fd, int how);
 
     int close(int fd);
 

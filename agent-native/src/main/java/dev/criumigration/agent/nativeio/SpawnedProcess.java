@@ -17,7 +17,7 @@ import java.util.OptionalInt;
 import java.util.TreeMap;
 
 /**
- * A child started with posix_spawn, which (unlike ProcessBuilder) can hand one of our descriptors to
+ * A child started with posix_spawn, which (unlike ProcessBuilder) can hand some of our descriptors to
  * the child. The child gets stdin from /dev/null, stdout and stderr appended to a file, its own
  * session (a terminal's Ctrl-C does not reach it), default signal handling, and no other descriptor of
  * ours.
@@ -36,19 +36,24 @@ public final class SpawnedProcess implements Closeable {
     }
 
     /**
-     * @param argv          argv[0] is the program (a path, or a name looked up in PATH)
-     * @param extraEnv      added to (and overriding) this JVM's environment
-     * @param inheritedFd   our descriptor to hand over, or -1 for none
-     * @param childFdNumber the number it gets in the child (≥ 3; ignored without {@code inheritedFd})
-     * @param outputFile    stdout and stderr are appended here (created 0600)
+     * @param argv       argv[0] is the program (a path, or a name looked up in PATH)
+     * @param extraEnv   added to (and overriding) this JVM's environment
+     * @param handedOver our descriptors to hand over: the number each gets in the child (≥ 3) to ours
+     * @param outputFile stdout and stderr are appended here (created 0600)
      */
-    public static SpawnedProcess spawn(List<String> argv, Map<String, String> extraEnv, int inheritedFd,
-                                       int childFdNumber, Path outputFile) throws IOException {
+    public static SpawnedProcess spawn(List<String> argv, Map<String, String> extraEnv, Map<Integer, Integer> handedOver,
+                                       Path outputFile) throws IOException {
         if (argv.isEmpty()) {
             throw new IllegalArgumentException("argv is empty");
         }
-        if (inheritedFd >= 0 && childFdNumber < 3) {
-            throw new IllegalArgumentException("childFdNumber must be 3 or more, not " + childFdNumber);
+        for (int childFd : handedOver.keySet()) {
+            if (childFd < 3) {
+                throw new IllegalArgumentException("a handed-over descriptor's number must be 3 or more, not " + childFd);
+            }
+            // Ours must not sit where another of ours goes: the dup2 actions run in order.
+            if (handedOver.containsKey(handedOver.get(childFd)) && handedOver.get(childFd) != childFd) {
+                throw new IllegalArgumentException("descriptor " + handedOver.get(childFd) + " is also a target number");
+            }
         }
         LibC libc = LibC.INSTANCE;
         // Listed before the file actions exist: descriptors opened by other threads after this moment and
@@ -67,12 +72,12 @@ public final class SpawnedProcess implements Closeable {
                 check("posix_spawn_file_actions_addopen", libc.posix_spawn_file_actions_addopen(actions, 1, output,
                         LibC.O_WRONLY | LibC.O_CREAT | LibC.O_APPEND, 0600));
                 check("posix_spawn_file_actions_adddup2", libc.posix_spawn_file_actions_adddup2(actions, 1, 2));
-                if (inheritedFd >= 0) {
+                for (Map.Entry<Integer, Integer> fd : handedOver.entrySet()) {
                     // dup2 onto itself clears close-on-exec (glibc 2.29+, POSIX 2024).
-                    check("posix_spawn_file_actions_adddup2", libc.posix_spawn_file_actions_adddup2(actions, inheritedFd, childFdNumber));
+                    check("posix_spawn_file_actions_adddup2", libc.posix_spawn_file_actions_adddup2(actions, fd.getValue(), fd.getKey()));
                 }
                 for (int fd : ourFds) {
-                    if (fd > 2 && !(inheritedFd >= 0 && fd == childFdNumber)) {
+                    if (fd > 2 && !handedOver.containsKey(fd)) {
                         check("posix_spawn_file_actions_addclose", libc.posix_spawn_file_actions_addclose(actions, fd));
                     }
                 }

@@ -3,6 +3,7 @@ package dev.criumigration.agent.ops;
 import dev.criumigration.agent.criu.CriuBinary;
 import dev.criumigration.agent.criu.CriuClient;
 import dev.criumigration.agent.criu.CriuUnavailableException;
+import dev.criumigration.agent.nativeio.StreamSocket;
 import dev.criumigration.agent.protocol.ErrorKind;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -29,9 +30,14 @@ public final class CriuLauncher {
 
   /** A new {@code criu swrk}; its stdout and stderr go to {@code outputFile}. */
   public CriuClient start(Path outputFile) throws AgentException {
+    return start(outputFile, null);
+  }
+
+  /** A new {@code criu swrk} holding a copy of {@code pageStream} for ps.fd (null: none). */
+  public CriuClient start(Path outputFile, StreamSocket pageStream) throws AgentException {
     Path criu = binary().path();
     try {
-      return CriuClient.start(criu, Map.of(), outputFile);
+      return CriuClient.start(criu, Map.of(), outputFile, pageStream);
     } catch (IOException e) {
       throw AgentException.of(ErrorKind.CRIU_UNAVAILABLE,
           "cannot start " + criu + " swrk: " + e.getMessage(), INSTALL_HINT);

@@ -7,21 +7,32 @@ import dev.criumigration.agent.criu.rpc.CriuPageServerInfo;
 import dev.criumigration.agent.criu.rpc.CriuReq;
 import dev.criumigration.agent.criu.rpc.CriuReqType;
 import dev.criumigration.agent.images.ImageSet;
+import dev.criumigration.agent.nativeio.StreamSocket;
 import dev.criumigration.agent.ops.records.ProcessRef;
 import dev.criumigration.agent.ops.records.StoppedSource;
+import dev.criumigration.agent.pagestream.PageRelay;
+import dev.criumigration.agent.pagestream.RelayConnector;
+import dev.criumigration.agent.pagestream.RelayTls;
 import dev.criumigration.agent.protocol.CommitDecision;
 import dev.criumigration.agent.protocol.DumpRequest;
 import dev.criumigration.agent.protocol.DumpResult;
 import dev.criumigration.agent.protocol.ErrorKind;
 import dev.criumigration.agent.protocol.Frozen;
+import dev.criumigration.agent.protocol.PageTransport;
 import dev.criumigration.agent.protocol.Progress;
+import java.io.Closeable;
 import java.io.IOException;
+import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLException;
 
 /**
  * Checkpoints the tree rooted at a PID. The source's fate is always explicit: with leave_stopped it
@@ -31,6 +42,9 @@ import java.util.Set;
  */
 public final class DumpOperation implements Operation<DumpResult> {
   static final String LOG = "criu-dump.log";
+  private static final Duration RELAY_CONNECT_TIMEOUT = Duration.ofSeconds(30);
+  private static final Duration PROGRESS_INTERVAL = Duration.ofSeconds(1);
+  private static final Duration RELAY_END_GRACE = Duration.ofSeconds(5);
 
   private final DumpRequest request;
 
@@ -61,12 +75,20 @@ public final class DumpOperation implements Operation<DumpResult> {
         .setExtUnixSk(request.getExtUnixSk())
         .setNetworkLock(CriuOptions.networkLock(request.getNetworkLock()))
         .setNotifyScripts(true);
+    boolean relayed = request.getTransport() == PageTransport.AGENT_RELAY;
+    Arguments.HostPort pageServer = null;
     if (!request.getPageServerHost().isEmpty()) {
-      Arguments.HostPort pageServer = Arguments.parseHostPort(
-          request.getPageServerHost() + ":" + request.getPageServerPort());
-      opts.setPs(CriuPageServerInfo.newBuilder().setAddress(pageServer.host()).setPort(pageServer.port()));
+      pageServer = Arguments.parseHostPort(request.getPageServerHost() + ":" + request.getPageServerPort());
+      // Relayed, CRIU writes into its end of a socket pair; the agent dials the page server's agent.
+      opts.setPs(relayed
+          ? CriuPageServerInfo.newBuilder().setAddress(pageServer.host()).setFd(CriuClient.PAGE_STREAM_FD)
+          : CriuPageServerInfo.newBuilder().setAddress(pageServer.host()).setPort(pageServer.port()));
+    } else if (relayed) {
+      throw AgentException.usage("the agent relay needs the page server's address",
+          "give --page-server HOST:PORT (where the page server's agent listens)");
     }
     PageStreamTls.check(request.getTls(), request.getTlsPem(), false);
+    RelayTls relayTls = relayed ? PageStreamTls.relayTls(request.getTls(), request.getTlsPem()) : null;
     context.criu().binary();  // no CRIU: say so before anything is made
 
     if (Files.exists(dir.resolve(ImageSet.INVENTORY))) {
@@ -80,8 +102,32 @@ public final class DumpOperation implements Operation<DumpResult> {
     Set<String> before = listFiles(work);
     Notifications notifications = new Notifications(context, pid, started);
     context.listener().progress(progress("dumping", started));
-    PageStreamTls.apply(opts, PageStreamTls.files(request.getTls(), request.getTlsPem(), work));
-    try (CriuClient criu = context.criu().start(work.agentFile("criu-dump.out"))) {
+    // Relayed: connected and authenticated before CRIU starts, so a wrong certificate freezes nothing.
+    PageRelay relay = relayed ? startRelay(pageServer, relayTls, context) : null;
+    try (Closeable ignored = relay == null ? () -> {} : relay::close;
+         Closeable progressReports = relay == null ? () -> {} : reportProgress(relay, context)) {
+      runCriu(opts, pid, dir, tree, ownNetwork, log, work, before, notifications, relay, context);
+      if (relay != null) {
+        awaitRelay(relay, context);
+      }
+    } catch (IOException e) {
+      throw new IllegalStateException("closing the page relay threw", e);  // neither closer throws
+    }
+    return finish(pid, dir, tree, ownNetwork, log, started, relay, context);
+  }
+
+  /** Runs CRIU's dump; a failure resumes the source and says why. */
+  private void runCriu(CriuOpts.Builder opts, int pid, Path dir, List<Integer> tree, boolean ownNetwork, Path log,
+      WorkDir work, Set<String> before, Notifications notifications, PageRelay relay, OperationContext context)
+      throws AgentException, InterruptedException {
+    if (relay == null) {
+      PageStreamTls.apply(opts, PageStreamTls.files(request.getTls(), request.getTlsPem(), work));
+    }
+    try (CriuClient criu = context.criu().start(work.agentFile("criu-dump.out"),
+        relay == null ? null : relay.criuEnd())) {
+      if (relay != null) {
+        relay.criuEnd().close();  // CRIU holds its copy: its exit is the relay's end of stream
+      }
       notifications.criu = criu;
       criu.call(CriuReq.newBuilder().setType(CriuReqType.DUMP).setOpts(opts).build(),
           context.deadline().remaining(), notifications, log);
@@ -95,7 +141,9 @@ public final class DumpOperation implements Operation<DumpResult> {
             .withSourceResumed(resumed);
       }
       String what = tlsFailed(e) ? "the dump of process " + pid + " failed in the TLS handshake with the page server"
-          : "the dump of process " + pid + " failed";
+          : relay != null && relay.failure() != null
+              ? "the dump of process " + pid + " failed: the page relay broke (" + relay.failure().getMessage() + ")"
+              : "the dump of process " + pid + " failed";
       AgentException failed = AgentException.fromCriu(what, e, hint(e), context.deadline());
       if (tlsFailed(e) && failed.kind() == ErrorKind.CRIU_FAILED) {
         failed = failed.withKind(ErrorKind.TLS_HANDSHAKE);  // a typed cause: the controller names the certificates
@@ -111,7 +159,11 @@ public final class DumpOperation implements Operation<DumpResult> {
       PageStreamTls.remove(work);  // CRIU has read them; the key need not wait for the cleanup
       work.recordCreatedSince(before);
     }
+  }
 
+  /** After CRIU's successful dump: the source's fate as asked, and the result. */
+  private DumpResult finish(int pid, Path dir, List<Integer> tree, boolean ownNetwork, Path log, long started,
+      PageRelay relay, OperationContext context) throws AgentException, InterruptedException {
     if (request.getLeaveStopped() && context.cancellation().isCancelled()) {
       // The dump finished while the session went away: nobody will decide the source's fate.
       releaseNetworkLock(pid, ownNetwork, log, context);
@@ -146,7 +198,75 @@ public final class DumpOperation implements Operation<DumpResult> {
     } catch (IOException e) {
       context.listener().log("cannot read the dump's statistics: " + e.getMessage());
     }
+    if (relay != null) {
+      // CRIU disconnected from the page server before it answered: the stream had ended.
+      result.setRelay(relay.stats());
+    }
     return result.build();
+  }
+
+  /** Connects to the page server's agent and starts relaying into a socket pair whose other end CRIU gets. */
+  private PageRelay startRelay(Arguments.HostPort pageServer, RelayTls tls, OperationContext context)
+      throws AgentException {
+    Duration timeout = context.deadline().remaining().compareTo(RELAY_CONNECT_TIMEOUT) < 0
+        ? context.deadline().remaining() : RELAY_CONNECT_TIMEOUT;
+    Socket peer;
+    try {
+      peer = RelayConnector.connect(pageServer.host(), pageServer.port(), tls, request.getRelay().getCompression(),
+          timeout);
+    } catch (SSLException e) {
+      throw AgentException.of(ErrorKind.TLS_HANDSHAKE, "the page relay's TLS handshake with " + pageServer.host() + ":"
+          + pageServer.port() + " failed (" + e.getMessage() + "); nothing was frozen",
+          "both sides need certificates of the same CA, the page server's naming the address " + pageServer.host());
+    } catch (IOException e) {
+      throw AgentException.of(ErrorKind.IO, "cannot reach the page relay at " + pageServer.host() + ":"
+          + pageServer.port() + " (" + e.getMessage() + "); nothing was frozen",
+          "is the page server listening there with --page-transport relay? start it with criu-agent page-server");
+    }
+    try {
+      return PageRelay.start(PageRelay.Side.DUMP, StreamSocket.pair(), peer, tls != null,
+          request.getRelay().getCompression(), request.getRelay().getMaxBytesPerSecond());
+    } catch (IOException e) {
+      closeQuietly(peer);
+      throw AgentException.of(ErrorKind.IO, "cannot start the page relay: " + e.getMessage(), "");
+    }
+  }
+
+  private static void closeQuietly(Socket socket) {
+    try {
+      socket.close();
+    } catch (IOException e) {
+      // closed either way
+    }
+  }
+
+  /** CRIU succeeded, so its stream was complete: the relay ends with it (a stray failure is only logged). */
+  private static void awaitRelay(PageRelay relay, OperationContext context) throws InterruptedException {
+    try {
+      relay.awaitEnd(RELAY_END_GRACE);
+    } catch (IOException e) {
+      context.listener().log("the page relay ended with: " + e.getMessage());
+    }
+  }
+
+  /** A progress event about once a second while the relay carries pages. */
+  private static Closeable reportProgress(PageRelay relay, OperationContext context) {
+    ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(runnable -> {
+      Thread thread = new Thread(runnable, "page-relay-progress");
+      thread.setDaemon(true);
+      return thread;
+    });
+    long[] lastBytes = {-1};
+    timer.scheduleAtFixedRate(() -> {
+      long bytes = relay.streamBytes();
+      if (bytes != lastBytes[0] && !relay.ended()) {
+        lastBytes[0] = bytes;
+        context.listener().progress(Progress.newBuilder().setStage("sending pages").setBytes(bytes)
+            .setPages(bytes / ImageSet.PAGE_SIZE).setWireBytes(relay.wireBytes())
+            .setElapsedMillis(relay.elapsed().toMillis()).build());
+      }
+    }, PROGRESS_INTERVAL.toMillis(), PROGRESS_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
+    return timer::shutdownNow;
   }
 
   private void releaseNetworkLock(int pid, boolean ownNetwork, Path log, OperationContext context)

@@ -12,6 +12,8 @@ import dev.criumigration.agent.nativeio.Mounts;
 import dev.criumigration.agent.nativeio.Processes;
 import dev.criumigration.agent.nativeio.WaitStatus;
 import dev.criumigration.agent.ops.records.PageServerRecord;
+import dev.criumigration.agent.pagestream.PageServerRelay;
+import dev.criumigration.agent.pagestream.RelayTls;
 import dev.criumigration.agent.ops.records.ProcessRef;
 import dev.criumigration.agent.protocol.AgentError;
 import dev.criumigration.agent.protocol.CleanupResult;
@@ -20,6 +22,7 @@ import dev.criumigration.agent.protocol.PageServerListening;
 import dev.criumigration.agent.protocol.PageServerRequest;
 import dev.criumigration.agent.protocol.PageServerResult;
 import dev.criumigration.agent.protocol.PageServerStatus;
+import dev.criumigration.agent.protocol.PageTransport;
 import dev.criumigration.agent.protocol.Progress;
 import dev.criumigration.agent.protocol.TlsFiles;
 import java.io.IOException;
@@ -49,6 +52,8 @@ public final class PageServerOperation implements Operation<PageServerResult> {
   private static final Pattern ADDRESS = Pattern.compile("[0-9.]+|[0-9A-Fa-f:]+");
   private static final Duration START_TIMEOUT = Duration.ofSeconds(30);
   private static final Duration PROGRESS_INTERVAL = Duration.ofSeconds(1);
+  /** How long the relay may take to end after CRIU's page server has. */
+  private static final Duration RELAY_GRACE = Duration.ofSeconds(5);
 
   private final PageServerRequest request;
 
@@ -86,39 +91,54 @@ public final class PageServerOperation implements Operation<PageServerResult> {
     if (request.getDetach()) {
       return DetachedPageServer.start(request, context);
     }
+    boolean relayed = request.getTransport() == PageTransport.AGENT_RELAY;
+    RelayTls relayTls = relayed ? PageStreamTls.relayTls(request.getTls(), request.getTlsPem()) : null;
     WorkDir work = prepare(settings, context.listener());
     CriuClient criu = null;
+    PageServerRelay relay = null;
     int pageServerPid;
     int port;
     Set<String> before;
     boolean listening = false;
     try {
       before = work.files();
-      TlsFiles tls = PageStreamTls.files(request.getTls(), request.getTlsPem(), work);
-      criu = context.criu().start(work.agentFile("criu-page-server.out"));
-      var opts = CriuOptions.inDirectory(settings.dir(), LOG)
-          .setPs(CriuPageServerInfo.newBuilder().setAddress(settings.address()).setPort(settings.port()));
-      PageStreamTls.apply(opts, tls);
+      var opts = CriuOptions.inDirectory(settings.dir(), LOG);
+      if (relayed) {
+        // The agent listens; CRIU's page server reads the stream from its end of a socket pair.
+        relay = PageServerRelay.open(settings.address(), settings.port(), relayTls);
+        criu = context.criu().start(work.agentFile("criu-page-server.out"), relay.criuEnd());
+        relay.criuEnd().close();
+        opts.setPs(CriuPageServerInfo.newBuilder().setAddress(settings.address()).setFd(CriuClient.PAGE_STREAM_FD));
+      } else {
+        TlsFiles tls = PageStreamTls.files(request.getTls(), request.getTlsPem(), work);
+        criu = context.criu().start(work.agentFile("criu-page-server.out"));
+        opts.setPs(CriuPageServerInfo.newBuilder().setAddress(settings.address()).setPort(settings.port()));
+        PageStreamTls.apply(opts, tls);
+      }
       CriuResp started = criu.call(CriuReq.newBuilder().setType(CriuReqType.PAGE_SERVER_CHLD).setKeepOpen(true)
               .setOpts(opts).build(),
           min(START_TIMEOUT, context.deadline().remaining()), null, settings.dir().resolve(LOG));
       pageServerPid = started.getPs().getPid();
-      port = started.getPs().getPort();
+      port = relayed ? relay.port() : started.getPs().getPort();
       listening = true;
     } catch (CriuOperationException e) {
       throw AgentException.fromCriu("the page server did not start", e, startHint(settings), context.deadline());
     } catch (IOException e) {
-      throw AgentException.of(ErrorKind.IO, "the page server did not start: " + e.getMessage(), "");
+      throw AgentException.of(ErrorKind.IO, "the page server did not start: " + e.getMessage(),
+          relayed ? startHint(settings) : "");
     } finally {
       if (!listening) {
         if (criu != null) {
           criu.close();
         }
+        if (relay != null) {
+          relay.close();
+        }
         undo(settings.dir(), context.listener());
       }
     }
 
-    try (CriuClient swrk = criu) {
+    try (CriuClient swrk = criu; PageServerRelay ignored = relay) {
       PageServerRecord.Builder record = PageServerRecord.newBuilder().setSupervisor(ProcessRefs.self())
           .setStatus(PageServerStatus.newBuilder().setState(PageServerStatus.State.RUNNING)
               .setAddress(settings.address()).setPort(port).setPid(pageServerPid))
@@ -127,13 +147,13 @@ public final class PageServerOperation implements Operation<PageServerResult> {
       work.savePageServer(record.build());
       context.listener().pageServerListening(PageServerListening.newBuilder()
           .setAddress(settings.address()).setPort(port).setPid(pageServerPid).build());
-      return awaitEnd(swrk, pageServerPid, port, settings, work, record, before, context);
+      return awaitEnd(swrk, pageServerPid, port, settings, work, record, before, relay, context);
     }
   }
 
   /** Waits until the page server ends (or is killed at the deadline or on cancel); records how. */
   private PageServerResult awaitEnd(CriuClient criu, int pageServerPid, int port, Settings settings, WorkDir work,
-      PageServerRecord.Builder record, Set<String> before, OperationContext context)
+      PageServerRecord.Builder record, Set<String> before, PageServerRelay relay, OperationContext context)
       throws AgentException, InterruptedException {
     AtomicBoolean timedOut = new AtomicBoolean();
     Runnable killPageServer = () -> {
@@ -143,6 +163,10 @@ public final class PageServerOperation implements Operation<PageServerResult> {
         // it has ended
       }
     };
+    if (relay != null) {
+      // No dump authenticated in time, or the listener failed: the page server has nothing to wait for.
+      relay.startAccepting(context.deadline().remaining(), context.listener()::log, killPageServer);
+    }
     ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(runnable -> {
       Thread thread = new Thread(runnable, "page-server-watch");
       thread.setDaemon(true);
@@ -173,8 +197,9 @@ public final class PageServerOperation implements Operation<PageServerResult> {
     }
 
     long bytes = pageBytes(settings.dir());
+    PageServerRelay.Outcome relayed = relay == null ? null : relay.finish(RELAY_GRACE);
     if (failure == null && waitStatus != 0) {
-      failure = pageServerFailed(waitStatus, timedOut.get(), context, settings.dir());
+      failure = pageServerFailed(waitStatus, timedOut.get(), context, settings.dir(), relayed);
     }
     PageServerStatus.Builder status = record.getStatusBuilder()
         .setState(failure == null ? PageServerStatus.State.FINISHED_OK : PageServerStatus.State.FAILED)
@@ -188,13 +213,17 @@ public final class PageServerOperation implements Operation<PageServerResult> {
     if (failure != null) {
       throw failure;
     }
-    return PageServerResult.newBuilder().setImagesDir(settings.dir().toString()).setAddress(settings.address())
-        .setPort(port).setExitStatus(0).setTmpfsMounted(work.record().getTmpfsMounted())
-        .setBytesReceived(bytes).build();
+    PageServerResult.Builder result = PageServerResult.newBuilder().setImagesDir(settings.dir().toString())
+        .setAddress(settings.address()).setPort(port).setExitStatus(0).setTmpfsMounted(work.record().getTmpfsMounted())
+        .setBytesReceived(bytes);
+    if (relayed != null && relayed.stats() != null) {
+      result.setRelay(relayed.stats());
+    }
+    return result.build();
   }
 
   private static AgentException pageServerFailed(int waitStatus, boolean timedOut, OperationContext context,
-      Path dir) {
+      Path dir, PageServerRelay.Outcome relayed) {
     Path log = dir.resolve(LOG);
     AgentError.Builder error = AgentError.newBuilder().setCriuLogPath(log.toString());
     if (timedOut) {
@@ -205,6 +234,11 @@ public final class PageServerOperation implements Operation<PageServerResult> {
     } else if (context.cancellation().isCancelled()) {
       error.setKind(ErrorKind.CANCELLED)
           .setMessage("the page server was stopped: " + context.cancellation().reason());
+    } else if (relayed != null && relayed.failure() != null) {
+      error.setKind(ErrorKind.PAGE_SERVER_FAILED)
+          .setMessage("the page server failed (" + WaitStatus.describe(waitStatus) + "): its page relay "
+              + (relayed.stats() == null ? "took no dump's connection: " : "broke: ") + relayed.failure().getMessage())
+          .setHint("the dump's side reports its own cause; see " + log);
     } else {
       error.setKind(ErrorKind.PAGE_SERVER_FAILED)
           .setMessage("the page server failed (" + WaitStatus.describe(waitStatus) + ")")

@@ -1,6 +1,7 @@
 package dev.criumigration.agent.ops;
 
 import dev.criumigration.agent.criu.rpc.CriuOpts;
+import dev.criumigration.agent.pagestream.RelayTls;
 import dev.criumigration.agent.protocol.ErrorKind;
 import dev.criumigration.agent.protocol.TlsFiles;
 import dev.criumigration.agent.protocol.TlsPem;
@@ -12,13 +13,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.security.GeneralSecurityException;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * CRIU's TLS for the page stream. The caller names certificate files on this host, or sends their PEM
- * texts, which the agent writes into DIR/.criu-agent/tls (0700, files 0600, never readable by others
- * for an instant) so that they go away with the images directory.
+ * The page stream's TLS: CRIU's (CRIU_TCP) or the agent relay's (AGENT_RELAY), from the same
+ * certificates. The caller names certificate files on this host, or sends their PEM texts; for CRIU the
+ * agent writes those into DIR/.criu-agent/tls (0700, files 0600, never readable by others for an
+ * instant) so that they go away with the images directory; the relay keeps them in memory only.
  */
 final class PageStreamTls {
   static final String DIR = "tls";
@@ -123,6 +126,25 @@ final class PageStreamTls {
           + " cannot be read (" + e.getMessage() + "): it was started without TLS PEM texts, or is gone",
           "a page server that no dump reaches within its timeout stops and removes itself: start it again and "
               + "dump within its timeout");
+    }
+  }
+
+  /**
+   * The agent relay's TLS from the same certificates (files read here, or the PEM texts), null for
+   * plain TCP. Checked requests only ({@link #check}).
+   */
+  static RelayTls relayTls(TlsFiles files, TlsPem pem) throws AgentException {
+    try {
+      if (!files.getCaCert().isEmpty()) {
+        pem = TlsPem.newBuilder().setCaCert(Files.readString(Path.of(files.getCaCert()), StandardCharsets.US_ASCII))
+            .setCert(Files.readString(Path.of(files.getCert()), StandardCharsets.US_ASCII))
+            .setKey(Files.readString(Path.of(files.getKey()), StandardCharsets.US_ASCII)).build();
+      }
+      return pem.equals(TlsPem.getDefaultInstance()) ? null : RelayTls.of(pem);
+    } catch (IOException | GeneralSecurityException e) {
+      // The message names what failed, never a key.
+      throw AgentException.usage("the page stream's TLS certificates cannot be used: " + e.getMessage(),
+          "give a CA certificate, a certificate and its PKCS#8 private key, all PEM");
     }
   }
 

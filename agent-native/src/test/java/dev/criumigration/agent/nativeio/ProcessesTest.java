@@ -68,7 +68,7 @@ class ProcessesTest {
 
     @Test
     void theStateOfASleepingProcess() throws Exception {
-        try (SpawnedProcess sleeping = SpawnedProcess.spawn(List.of("sleep", "60"), Map.of(), -1, 3, dir.resolve("out"))) {
+        try (SpawnedProcess sleeping = SpawnedProcess.spawn(List.of("sleep", "60"), Map.of(), Map.of(), dir.resolve("out"))) {
             assertTrue(awaitState(sleeping.pid(), 'S'));
             assertEquals(List.of(sleeping.pid()), Processes.tree(sleeping.pid()));
         }

@@ -29,7 +29,7 @@ class SpawnedProcessTest {
         try (SeqPacketSocket.Pair pair = SeqPacketSocket.pair();
              SpawnedProcess child = SpawnedProcess.spawn(
                      List.of("sh", "-c", "printf 'hello %s' \"$GREETING\" >&3; ls /proc/$$/fd; echo to-stderr >&2"),
-                     Map.of("GREETING", "world"), pair.second().fd(), 3, output)) {
+                     Map.of("GREETING", "world"), Map.of(3, pair.second().fd()), output)) {
             pair.second().close();
             assertArrayEquals("hello world".getBytes(StandardCharsets.UTF_8), pair.first().receive(SHORT));
             OptionalInt status = child.waitFor(SHORT);
@@ -45,7 +45,7 @@ class SpawnedProcessTest {
     @Test
     void stdinIsDevNull() throws Exception {
         Path output = dir.resolve("out.log");
-        try (SpawnedProcess child = SpawnedProcess.spawn(List.of("readlink", "/proc/self/fd/0"), Map.of(), -1, 3, output)) {
+        try (SpawnedProcess child = SpawnedProcess.spawn(List.of("readlink", "/proc/self/fd/0"), Map.of(), Map.of(), output)) {
             assertTrue(child.waitFor(SHORT).isPresent());
             assertEquals(List.of("/dev/null"), Files.readAllLines(output));
         }
@@ -53,8 +53,8 @@ class SpawnedProcessTest {
 
     @Test
     void waitForReportsExitCodesAndTimesOutOnARunningChild() throws Exception {
-        try (SpawnedProcess failing = SpawnedProcess.spawn(List.of("/bin/sh", "-c", "exit 3"), Map.of(), -1, 3, dir.resolve("a"));
-             SpawnedProcess sleeping = SpawnedProcess.spawn(List.of("sleep", "60"), Map.of(), -1, 3, dir.resolve("b"))) {
+        try (SpawnedProcess failing = SpawnedProcess.spawn(List.of("/bin/sh", "-c", "exit 3"), Map.of(), Map.of(), dir.resolve("a"));
+             SpawnedProcess sleeping = SpawnedProcess.spawn(List.of("sleep", "60"), Map.of(), Map.of(), dir.resolve("b"))) {
             int status = failing.waitFor(SHORT).orElseThrow();
             assertTrue(WaitStatus.exited(status));
             assertEquals(3, WaitStatus.exitCode(status));
@@ -73,7 +73,7 @@ class SpawnedProcessTest {
 
     @Test
     void closeKillsAndReapsARunningChild() throws Exception {
-        SpawnedProcess sleeping = SpawnedProcess.spawn(List.of("sleep", "60"), Map.of(), -1, 3, dir.resolve("out"));
+        SpawnedProcess sleeping = SpawnedProcess.spawn(List.of("sleep", "60"), Map.of(), Map.of(), dir.resolve("out"));
         int pid = sleeping.pid();
         sleeping.close();
         sleeping.close();
@@ -83,7 +83,7 @@ class SpawnedProcessTest {
     @Test
     void theChildRunsInItsOwnSession() throws Exception {
         Path output = dir.resolve("out.log");
-        try (SpawnedProcess child = SpawnedProcess.spawn(List.of("sh", "-c", "ps -o sid= -p $$; echo $$"), Map.of(), -1, 3, output)) {
+        try (SpawnedProcess child = SpawnedProcess.spawn(List.of("sh", "-c", "ps -o sid= -p $$; echo $$"), Map.of(), Map.of(), output)) {
             assertTrue(child.waitFor(SHORT).isPresent());
             List<String> lines = Files.readAllLines(output);
             assertEquals(lines.get(1).trim(), lines.get(0).trim(), "session id equals the child's pid");
@@ -93,7 +93,7 @@ class SpawnedProcessTest {
     @Test
     void aMissingProgramIsANativeExceptionNamingIt() {
         NativeException error = assertThrows(NativeException.class,
-                () -> SpawnedProcess.spawn(List.of("/no/such/program"), Map.of(), -1, 3, dir.resolve("out")));
+                () -> SpawnedProcess.spawn(List.of("/no/such/program"), Map.of(), Map.of(), dir.resolve("out")));
         assertEquals(2, error.errno());
         assertTrue(error.getMessage().contains("/no/such/program"), error.getMessage());
     }
@@ -101,6 +101,6 @@ class SpawnedProcessTest {
     @Test
     void anUnwritableOutputFileFailsTheSpawn() {
         assertThrows(IOException.class,
-                () -> SpawnedProcess.spawn(List.of("true"), Map.of(), -1, 3, dir.resolve("missing-dir/out")));
+                () -> SpawnedProcess.spawn(List.of("true"), Map.of(), Map.of(), dir.resolve("missing-dir/out")));
     }
 }
