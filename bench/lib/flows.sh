@@ -9,7 +9,11 @@
 #   PORT         the page server's port on 127.0.0.1
 #   TMPFS_BYTES  the destination tmpfs's size
 #   STEP_TIMEOUT deadline of a dump or a restore, seconds
-#   TLS_DIR      empty: plain TCP; else the page stream uses CRIU's TLS with the files made by make_tls_files
+#   TLS_DIR      empty: plain TCP; else the page stream uses TLS with the files made by make_tls_files
+#                (CRIU's TLS; with PAGE_TRANSPORT=relay the agents' TLS 1.3)
+#   PAGE_TRANSPORT  criu-agent only: empty or criu (CRIU carries the page stream itself, the agent's
+#                default) or relay (--page-transport relay on both sides: the agents carry it)
+#   RELAY_COMPRESS  with PAGE_TRANSPORT=relay: empty (none) or lz4 (the dump's --compress)
 #   RUN_NAME     names the migration in messages
 # and set PAGE_SERVER (bare), RESTORED (the restored root's host PID).
 
@@ -58,6 +62,21 @@ bare_tls_args() {
 agent_tls_args() {
   [ -n "$TLS_DIR" ] || return 0
   printf '%s\n' --tls-cacert "$TLS_DIR/ca.pem" --tls-cert "$TLS_DIR/$1.pem" --tls-key "$TLS_DIR/$1.key"
+}
+
+# agent_stream_args SIDE: criu-agent's page-stream options for one side (server or client) into the
+# array STREAM_ARGS: its TLS options, then, with PAGE_TRANSPORT=relay, --page-transport relay (and the
+# dump's --compress). Nothing more by default, so the criu transport's command lines stay those of the
+# benchmarks before the relay existed.
+agent_stream_args() {
+  mapfile -t STREAM_ARGS < <(agent_tls_args "$1")
+  case "${PAGE_TRANSPORT:-criu}" in
+    criu) [ -z "${RELAY_COMPRESS:-}" ] || fail "RELAY_COMPRESS needs PAGE_TRANSPORT=relay" ;;
+    relay)
+      STREAM_ARGS+=(--page-transport relay)
+      if [ "$1" = client ] && [ -n "${RELAY_COMPRESS:-}" ]; then STREAM_ARGS+=(--compress "$RELAY_COMPRESS"); fi ;;
+    *) fail "PAGE_TRANSPORT: criu or relay, not '$PAGE_TRANSPORT'" ;;
+  esac
 }
 
 # ---- (a) the bare CRIU command line, as in PLATFORM.md's seed flow -------------------------------
@@ -112,19 +131,33 @@ bare_cleanup() {
 # ---- (b) criu-agent ---------------------------------------------------------------------------------
 
 agent_page_server() {
-  local tls
-  mapfile -t tls < <(agent_tls_args server)
+  agent_stream_args server
   CLEANUP_AGENT_DIRS+=("$DST_DIR")
   agent_json "$STATE_DIR/page-server.json" 60 page-server --images-dir "$DST_DIR" --tmpfs-size "$TMPFS_BYTES" \
-    --address 127.0.0.1 --port "$PORT" "${tls[@]}" --detach || fail "criu-agent page-server failed"
+    --address 127.0.0.1 --port "$PORT" "${STREAM_ARGS[@]}" --detach || fail "criu-agent page-server failed"
 }
 
 agent_dump() {
-  local tls
-  mapfile -t tls < <(agent_tls_args client)
+  agent_stream_args client
   agent_json "$STATE_DIR/dump.json" "$STEP_TIMEOUT" dump --pid "$SOURCE" --images-dir "$SRC_DIR" \
-    --page-server "127.0.0.1:$PORT" "${tls[@]}" --leave-stopped --network-lock nftables \
+    --page-server "127.0.0.1:$PORT" "${STREAM_ARGS[@]}" --leave-stopped --network-lock nftables \
     || fail "criu-agent dump failed"
+}
+
+# relay_stats: what the dump's relay carried (its result's relay object), after an agent migration:
+# sets RELAY_MS RELAY_STREAM_BYTES RELAY_WIRE_BYTES, all empty unless PAGE_TRANSPORT=relay; fails unless
+# the relay says it used TLS exactly when TLS_DIR is set and the compression asked for.
+relay_stats() {
+  local tls compression
+  RELAY_MS="" RELAY_STREAM_BYTES="" RELAY_WIRE_BYTES=""
+  [ "${PAGE_TRANSPORT:-criu}" = relay ] || return 0
+  read -r RELAY_MS RELAY_STREAM_BYTES RELAY_WIRE_BYTES tls compression < <(json_get "$STATE_DIR/dump.json" \
+    relay.millis relay.stream_bytes relay.wire_bytes relay.tls relay.compression | paste -sd' ')
+  [[ "$RELAY_MS" =~ ^[0-9]+$ && "$RELAY_STREAM_BYTES" =~ ^[0-9]+$ ]] && (( RELAY_STREAM_BYTES > 0 )) \
+    || fail "no relay statistics in $STATE_DIR/dump.json"
+  [ "$tls" = "$([ -n "$TLS_DIR" ] && echo True || echo False)" ] || fail "the relay's tls is $tls (TLS_DIR='$TLS_DIR')"
+  [ "$compression" = "$([ -n "${RELAY_COMPRESS:-}" ] && echo "${RELAY_COMPRESS^^}" || echo NO_COMPRESSION)" ] \
+    || fail "the relay's compression is $compression (RELAY_COMPRESS='${RELAY_COMPRESS:-}')"
 }
 
 # The detached page server records its outcome once CRIU's page server has ended: ask until it has.

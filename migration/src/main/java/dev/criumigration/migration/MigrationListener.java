@@ -11,8 +11,8 @@ public interface MigrationListener {
 
     default void phaseFinished(Phase phase, Duration duration) {}
 
-    /** Pages and bytes moved so far in {@code phase} (cumulative). */
-    default void progress(Phase phase, long pages, long bytes) {}
+    /** Pages moved so far in {@code phase}, about once a second while they flow. */
+    default void progress(Phase phase, Transfer transfer) {}
 
     default void log(String line) {}
 

@@ -26,12 +26,15 @@ import java.util.Map;
  * @param tmpfsSize       the destination tmpfs size
  * @param warnings        things worth knowing that did not stop the migration
  * @param tls             the page stream was encrypted with TLS
+ * @param pageTransport   who carried the pages: "relay" (the agents) or "criu" (CRIU's own connection)
+ * @param wireBytes       bytes the relay put on the wire (after compression, before TLS); 0 for "criu"
  */
 public record MigrationReport(@JsonProperty(required = true) String id, @JsonProperty(required = true) String from,
                               @JsonProperty(required = true) String to, @JsonProperty(required = true) int pid,
                               int restoredPid, boolean dryRun, List<PhaseTiming> phases, long frozenMillis, long pages, long bytes,
                               double megabytesPerSecond, int processes, String criuVersions, String cpuCheck,
-                              String tmpfsSize, List<String> warnings, boolean tls) {
+                              String tmpfsSize, List<String> warnings, boolean tls, String pageTransport,
+                              long wireBytes) {
 
     /** One phase and how long it took. */
     public record PhaseTiming(@JsonProperty(required = true) Phase phase, @JsonProperty(required = true) long millis) {}
@@ -78,7 +81,9 @@ public record MigrationReport(@JsonProperty(required = true) String id, @JsonPro
                 text.append(String.format(Locale.ROOT, " at %.1f MiB/s", megabytesPerSecond));
             }
             text.append(", ").append(processes).append(processes == 1 ? " process" : " processes")
-                    .append(tls ? ", TLS" : ", NOT encrypted").append('\n');
+                    .append(tls ? ", TLS" : ", NOT encrypted")
+                    .append("relay".equals(pageTransport) ? " (the agents' relay, " + Sizes.human(wireBytes) + " on the wire)"
+                            : pageTransport != null ? " (CRIU's connection)" : "").append('\n');
         }
         if (criuVersions != null) {
             text.append("CRIU: ").append(criuVersions).append('\n');

@@ -21,11 +21,15 @@ import java.time.Duration;
  *                       bastion or on a multi-homed host, give the address the source really reaches)
  * @param recheck        ask CRIU again on both hosts (host checks, CPU check) instead of reusing what
  *                       the agents kept from an earlier migration with the same CRIU, kernel and agent
+ * @param pageStream     how the pages travel; null: {@link PageStream#DEFAULT} (the agents' relay)
  */
 public record MigrationSpec(HostAddress from, HostAddress to, int pid, String imagesDir, String tmpfsSize,
                             boolean tcpEstablished, boolean shellJob, boolean dryRun, Duration timeout,
-                            boolean tls, String pageServerAddress, boolean recheck) {
+                            boolean tls, String pageServerAddress, boolean recheck, PageStream pageStream) {
     public MigrationSpec {
+        if (pageStream == null) {
+            pageStream = PageStream.DEFAULT;
+        }
         if (from == null || to == null) {
             throw new UsageException("both hosts are required: --from [USER@]HOST[:PORT] --to [USER@]HOST[:PORT]");
         }
@@ -62,6 +66,7 @@ public record MigrationSpec(HostAddress from, HostAddress to, int pid, String im
         private boolean tls = true;
         private String pageServerAddress;
         private boolean recheck;
+        private PageStream pageStream = PageStream.DEFAULT;
 
         private Builder(HostAddress from, HostAddress to, int pid) {
             this.from = from;
@@ -79,10 +84,11 @@ public record MigrationSpec(HostAddress from, HostAddress to, int pid, String im
         public Builder tls(boolean v) { tls = v; return this; }
         public Builder pageServerAddress(String v) { pageServerAddress = v; return this; }
         public Builder recheck(boolean v) { recheck = v; return this; }
+        public Builder pageStream(PageStream v) { pageStream = v; return this; }
 
         public MigrationSpec build() {
             return new MigrationSpec(from, to, pid, imagesDir, tmpfsSize, tcpEstablished, shellJob, dryRun, timeout,
-                    tls, pageServerAddress, recheck);
+                    tls, pageServerAddress, recheck, pageStream);
         }
     }
 }

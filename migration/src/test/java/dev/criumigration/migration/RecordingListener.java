@@ -10,7 +10,8 @@ public class RecordingListener implements MigrationListener {
     public final List<String> warnings = new CopyOnWriteArrayList<>();
     public final List<Phase> started = new CopyOnWriteArrayList<>();
     public final List<Phase> finished = new CopyOnWriteArrayList<>();
-    public final List<long[]> progress = new CopyOnWriteArrayList<>();
+    /** The dump's progress reports, in order. */
+    public final List<Transfer> dumpProgress = new CopyOnWriteArrayList<>();
 
     @Override
     public void phaseStarted(Phase phase) {
@@ -25,8 +26,11 @@ public class RecordingListener implements MigrationListener {
     }
 
     @Override
-    public void progress(Phase phase, long pages, long bytes) {
-        progress.add(new long[] {phase.ordinal(), pages, bytes});
+    public void progress(Phase phase, Transfer transfer) {
+        if (phase == Phase.DUMP) {
+            dumpProgress.add(transfer);
+        }
+        System.out.println("[progress] " + phase + " " + transfer.describe());
     }
 
     @Override

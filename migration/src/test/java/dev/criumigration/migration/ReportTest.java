@@ -17,7 +17,7 @@ class ReportTest {
                         new PhaseTiming(Phase.PAGE_SERVER_STATUS, 3), new PhaseTiming(Phase.RESTORE, 5570),
                         new PhaseTiming(Phase.COMMIT, 40), new PhaseTiming(Phase.CLEANUP, 60)),
                 8830, 262144, 1L << 30, 396.8, 2, "4.2.1 -> 4.2.1", "compatible", "1536M",
-                List.of("CRIU versions differ"), true);
+                List.of("CRIU versions differ"), true, "relay", 1L << 29);
     }
 
     @Test
@@ -28,7 +28,8 @@ class ReportTest {
         assertTrue(text.contains("  dump                 3.19 s"), text);
         assertTrue(text.contains("  total                9.79 s"), text);
         assertTrue(text.contains("Frozen window: 8.83 s"), text);
-        assertTrue(text.contains("Memory: 262144 pages, 1.00 GiB at 396.8 MiB/s, 2 processes, TLS"), text);
+        assertTrue(text.contains("Memory: 262144 pages, 1.00 GiB at 396.8 MiB/s, 2 processes, TLS (the agents' relay, "
+                + "512 MiB on the wire)"), text);
         assertTrue(text.contains("Warning: CRIU versions differ"), text);
     }
 
@@ -46,7 +47,7 @@ class ReportTest {
     void dryRunSaysSoAndHasNoMemoryLine() {
         MigrationReport dry = new MigrationReport("m1", "a", "b", 7, 0, true,
                 List.of(new PhaseTiming(Phase.PREFLIGHT, 1200)), 0, 0, 0, 0, 1, "4.2.1 -> 4.2.1", "compatible", "64M",
-                List.of(), true);
+                List.of(), true, "relay", 0);
         String text = dry.toText();
         assertTrue(text.startsWith("Dry run (preflight only) of PID 7 from a to b: the hosts are ready"), text);
         assertTrue(!text.contains("Frozen window"), text);

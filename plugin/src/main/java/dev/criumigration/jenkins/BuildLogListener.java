@@ -3,7 +3,7 @@ package dev.criumigration.jenkins;
 import dev.criumigration.migration.MigrationListener;
 import dev.criumigration.migration.MigrationReport.PhaseTiming;
 import dev.criumigration.migration.Phase;
-import dev.criumigration.migration.Sizes;
+import dev.criumigration.migration.Transfer;
 import hudson.model.TaskListener;
 import java.io.PrintStream;
 import java.time.Duration;
@@ -42,13 +42,13 @@ final class BuildLogListener implements MigrationListener {
     }
 
     @Override
-    public synchronized void progress(Phase phase, long pages, long bytes) {
+    public synchronized void progress(Phase phase, Transfer transfer) {
         long now = System.nanoTime();
         if (lastProgressNanos != 0 && now - lastProgressNanos < PROGRESS_INTERVAL_NANOS) {
             return;
         }
         lastProgressNanos = now;
-        log.println(Messages.BuildLog_Progress(phase.label(), pages, Sizes.human(bytes)));
+        log.println(Messages.BuildLog_Progress(phase.label(), transfer.pages(), transfer.describe()));
     }
 
     @Override

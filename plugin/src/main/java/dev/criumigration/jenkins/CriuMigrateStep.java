@@ -2,6 +2,7 @@ package dev.criumigration.jenkins;
 
 import dev.criumigration.migration.MigrationReport;
 import dev.criumigration.migration.MigrationSpec;
+import dev.criumigration.migration.PageStream;
 import dev.criumigration.migration.ssh.HostAddress;
 import edu.umd.cs.findbugs.annotations.NonNull;
 import hudson.AbortException;
@@ -33,6 +34,9 @@ public final class CriuMigrateStep extends CriuStep {
     private boolean dryRun;
     private int timeout;
     private boolean tls = true;
+    private String pageTransport;
+    private boolean compress;
+    private String maxRate;
     private String pageServerAddress;
 
     @DataBoundConstructor
@@ -129,6 +133,36 @@ public final class CriuMigrateStep extends CriuStep {
         this.pageServerAddress = Util.fixEmptyAndTrim(pageServerAddress);
     }
 
+    /** "relay" (null: the default, the agents' relay) or "criu" (CRIU's own connection). */
+    public String getPageTransport() {
+        return pageTransport;
+    }
+
+    @DataBoundSetter
+    public void setPageTransport(String pageTransport) {
+        this.pageTransport = Util.fixEmptyAndTrim(pageTransport);
+    }
+
+    /** LZ4 on the relay's connection. */
+    public boolean isCompress() {
+        return compress;
+    }
+
+    @DataBoundSetter
+    public void setCompress(boolean compress) {
+        this.compress = compress;
+    }
+
+    /** The relay's cap in bytes a second ("200M"); null: none. */
+    public String getMaxRate() {
+        return maxRate;
+    }
+
+    @DataBoundSetter
+    public void setMaxRate(String maxRate) {
+        this.maxRate = Util.fixEmptyAndTrim(maxRate);
+    }
+
     @Override
     public StepExecution start(StepContext context) {
         return new Execution(this, context);
@@ -156,6 +190,7 @@ public final class CriuMigrateStep extends CriuStep {
                     .timeout(timeoutArgument(step.timeout))
                     .tls(step.tls)
                     .pageServerAddress(step.pageServerAddress)
+                    .pageStream(PageStream.of(step.pageTransport, step.compress, step.maxRate))
                     .build();
             return new Call<>(engine -> engine.migrate(spec), new MigrationRecord(from.toString(), step.pid, to.toString()));
         }

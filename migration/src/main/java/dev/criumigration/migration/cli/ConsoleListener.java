@@ -2,7 +2,7 @@ package dev.criumigration.migration.cli;
 
 import dev.criumigration.migration.MigrationListener;
 import dev.criumigration.migration.Phase;
-import dev.criumigration.migration.Sizes;
+import dev.criumigration.migration.Transfer;
 
 import java.io.PrintWriter;
 import java.time.Duration;
@@ -37,14 +37,14 @@ final class ConsoleListener implements MigrationListener {
     }
 
     @Override
-    public synchronized void progress(Phase phase, long pages, long bytes) {
+    public synchronized void progress(Phase phase, Transfer transfer) {
         long now = System.nanoTime();
-        if (bytes == lastBytes || now - lastProgressNanos < PROGRESS_INTERVAL_NANOS) {
+        if (transfer.bytes() == lastBytes || now - lastProgressNanos < PROGRESS_INTERVAL_NANOS) {
             return;
         }
         lastProgressNanos = now;
-        lastBytes = bytes;
-        err.printf(Locale.ROOT, "    %s: %d pages, %s%n", phase.label(), pages, Sizes.human(bytes));
+        lastBytes = transfer.bytes();
+        err.printf(Locale.ROOT, "    %s: %s%n", phase.label(), transfer.describe());
     }
 
     @Override

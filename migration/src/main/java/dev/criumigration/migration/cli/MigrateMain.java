@@ -2,6 +2,7 @@ package dev.criumigration.migration.cli;
 
 import dev.criumigration.migration.MigrationReport;
 import dev.criumigration.migration.MigrationSpec;
+import dev.criumigration.migration.PageStream;
 import dev.criumigration.migration.UsageException;
 import dev.criumigration.migration.ssh.HostAddress;
 import picocli.CommandLine;
@@ -34,6 +35,7 @@ import java.util.concurrent.Callable;
             "  criu-migrate --from root@src.example --to root@dst.example:2222 --pid 4242",
             "  criu-migrate --from src --to dst --pid 4242 --dry-run   # preflight only",
             "  criu-migrate --from src --to dst --pid 4242 --json > report.json",
+            "  criu-migrate --from src --to dst --pid 4242 --max-rate 200M   # leave bandwidth to production",
             "  criu-migrate -i ~/.ssh/migrate_ed25519 --known-hosts /etc/cm/known_hosts \\",
             "      --from src --to dst --pid 4242 --tmpfs-size 2G --tcp-established",
             "Step by step (what the Jenkins steps do):",
@@ -87,9 +89,23 @@ public final class MigrateMain implements Callable<Integer> {
             description = "Deadline of the whole migration (default: 10m).")
     Duration timeout;
 
-    @Option(names = "--no-tls", description = "INSECURE: send the memory pages in plain text instead of with CRIU's "
-            + "TLS and certificates made for this migration (a warning is printed).")
+    @Option(names = "--no-tls", description = "INSECURE: send the memory pages in plain text instead of with TLS "
+            + "and certificates made for this migration (a warning is printed).")
     boolean noTls;
+
+    @Option(names = "--page-transport", paramLabel = "relay|criu", defaultValue = "relay",
+            description = "relay (default): the agents carry the page stream over one connection of their own, TLS 1.3 "
+                    + "authenticated both ways, with live progress. criu: CRIU's own connection (with TLS: CRIU's "
+                    + "GnuTLS, about twice the plain frozen time).")
+    String pageTransport;
+
+    @Option(names = "--compress", description = "relay only: compress the page stream with LZ4 (pays on real memory "
+            + "over a slow link, not on random bytes).")
+    boolean compress;
+
+    @Option(names = "--max-rate", paramLabel = "SIZE", description = "relay only: at most SIZE bytes a second on the "
+            + "wire (100M, 1G), so that an evacuation leaves bandwidth to production traffic (default: no cap).")
+    String maxRate;
 
     @Option(names = "--page-server-address", paramLabel = "ADDRESS",
             description = "The address the source dials for the destination's page server (default: the "
@@ -138,7 +154,7 @@ public final class MigrateMain implements Callable<Integer> {
                     + ": criu-migrate --from [USER@]HOST[:PORT] --to [USER@]HOST[:PORT] --pid PID (see --help)");
         }
         MigrationSpec spec = new MigrationSpec(from, to, pid, imagesDir, tmpfsSize, criu.tcpEstablished, criu.shellJob,
-                dryRun, timeout, !noTls, pageServerAddress, recheck);
+                dryRun, timeout, !noTls, pageServerAddress, recheck, PageStream.of(pageTransport, compress, maxRate));
         return EngineRun.withEngine(command, connection, timeout, engine -> {
             MigrationReport report = engine.migrate(spec);
             PrintWriter out = command.commandLine().getOut();

@@ -81,15 +81,16 @@ public final class OneShotMigration {
             }
             pageServer = new PageServerPhase(context);
             PageServerListening listening = pageServer.start(hosts.destination(), plan.pagesDir(), found.tmpfsSize(),
-                    address, 0, certificates == null ? null : certificates.forPageServer(false), false,
-                    clock.remaining()).listening();
+                    address, 0, certificates == null ? null : certificates.forPageServer(false),
+                    DumpPhase.transport(spec.pageStream()), false, clock.remaining()).listening();
             clock.end();
 
             clock.begin(Phase.DUMP);
             new DumpPhase(context).toCommitPoint(hosts.source(), hosts.destination(), new DumpPhase.Target(spec.pid(),
                     plan.dumpDir(), listening.getAddress().isEmpty() ? address : listening.getAddress(),
                     listening.getPort(), spec.tcpEstablished(), spec.shellJob(),
-                    certificates == null ? null : certificates.forDump()), clock.remaining());
+                    certificates == null ? null : certificates.forDump(), spec.pageStream(),
+                    found.tree().getResidentBytes()), clock.remaining());
             clock.end();
 
             String source = spec.from().toString();
@@ -165,6 +166,8 @@ public final class OneShotMigration {
         return new MigrationReport(plan.id(), spec.from().toString(), spec.to().toString(), spec.pid(), restoredPid,
                 spec.dryRun(), clock.timings(), frozenMillis, pages, bytes, rate, processes,
                 found == null ? null : found.criuVersions(), found == null ? null : found.cpuCheck(),
-                found == null ? null : found.tmpfsSize(), warnings, spec.tls());
+                found == null ? null : found.tmpfsSize(), warnings, spec.tls(),
+                spec.pageStream().transport().name().toLowerCase(java.util.Locale.ROOT),
+                dump == null ? 0 : dump.getRelay().getWireBytes());
     }
 }

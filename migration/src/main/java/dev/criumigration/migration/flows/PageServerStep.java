@@ -2,6 +2,7 @@ package dev.criumigration.migration.flows;
 
 import dev.criumigration.agent.protocol.PageServerListening;
 import dev.criumigration.agent.protocol.PageServerResult;
+import dev.criumigration.agent.protocol.PageTransport;
 import dev.criumigration.migration.MigrationException;
 import dev.criumigration.migration.PageServerInfo;
 import dev.criumigration.migration.PageServerSpec;
@@ -56,7 +57,8 @@ public final class PageServerStep {
             Duration timeout = s.timeout() != null ? s.timeout() : steps.settings().operationTimeout();
             // The dump's certificate waits on the destination, beside the page server's, for the dump step.
             PageServerPhase.Started started = new PageServerPhase(context).start(dst, imagesDir, tmpfsSize, address,
-                    s.port(), s.tls() ? PageStreamCertificates.issue(address).forPageServer(true) : null, true, timeout);
+                    s.port(), s.tls() ? PageStreamCertificates.issue(address).forPageServer(true) : null,
+                    PageTransport.CRIU_TCP, true, timeout);
             PageServerResult server = started.detachedResult();
             PageServerListening listening = started.listening();
             PageServerInfo info = new PageServerInfo(destination.toString(),

@@ -4,9 +4,13 @@ import dev.criumigration.agent.protocol.AgentRequest;
 import dev.criumigration.agent.protocol.DumpRequest;
 import dev.criumigration.agent.protocol.DumpResult;
 import dev.criumigration.agent.protocol.Frozen;
+import dev.criumigration.agent.protocol.PageCompression;
+import dev.criumigration.agent.protocol.PageRelayOptions;
+import dev.criumigration.agent.protocol.PageTransport;
 import dev.criumigration.agent.protocol.TlsPem;
 import dev.criumigration.migration.MigrationException;
 import dev.criumigration.migration.MigrationException.Kind;
+import dev.criumigration.migration.PageStream;
 import dev.criumigration.migration.Phase;
 import dev.criumigration.migration.hosts.HostSession;
 import dev.criumigration.migration.phases.RollbackLedger.SourceHold;
@@ -30,18 +34,32 @@ public final class DumpPhase {
         this.context = context;
     }
 
-    /** What to dump and where the pages go. */
+    /**
+     * What to dump and where the pages go.
+     *
+     * @param expectedBytes the tree's resident memory, for the progress's estimate (0: unknown)
+     */
     public record Target(int pid, String imagesDir, String pageServerHost, int pageServerPort, boolean tcpEstablished,
-                         boolean shellJob, TlsPem tls) {
+                         boolean shellJob, TlsPem tls, PageStream pageStream, long expectedBytes) {
         DumpRequest.Builder request() {
             DumpRequest.Builder request = DumpRequest.newBuilder().setPid(pid).setImagesDir(imagesDir)
                     .setPageServerHost(pageServerHost).setPageServerPort(pageServerPort)
-                    .setTcpEstablished(tcpEstablished).setShellJob(shellJob);
+                    .setTcpEstablished(tcpEstablished).setShellJob(shellJob)
+                    .setTransport(transport(pageStream));
+            if (pageStream.transport() == PageStream.Transport.RELAY) {
+                request.setRelay(PageRelayOptions.newBuilder().setMaxBytesPerSecond(pageStream.maxBytesPerSecond())
+                        .setCompression(pageStream.compress() ? PageCompression.LZ4 : PageCompression.NO_COMPRESSION));
+            }
             if (tls != null) {
                 request.setTlsPem(tls);
             }
             return request;
         }
+    }
+
+    /** The agents' name for {@code pageStream}'s transport. */
+    public static PageTransport transport(PageStream pageStream) {
+        return pageStream.transport() == PageStream.Transport.RELAY ? PageTransport.AGENT_RELAY : PageTransport.CRIU_TCP;
     }
 
     /**
@@ -61,7 +79,7 @@ public final class DumpPhase {
                     if (event.hasFrozen()) {
                         frozen.complete(event.getFrozen());
                     } else {
-                        context.progressTo(Phase.DUMP).accept(event);
+                        context.progressTo(Phase.DUMP, target.expectedBytes()).accept(event);
                     }
                 });
         ledger.dumpCall(agent, call);
@@ -88,7 +106,7 @@ public final class DumpPhase {
         context.ledger().dumpStarted(SourceHold.DUMP_IN_FLIGHT);
         try {
             return src.call(AgentRequest.newBuilder().setDump(target.request().setLeaveStopped(leaveStopped)), timeout,
-                    context.progressTo(Phase.DUMP)).getDump();
+                    context.progressTo(Phase.DUMP, target.expectedBytes())).getDump();
         } catch (MigrationException e) {
             throw refusedOrFailed(e);
         }

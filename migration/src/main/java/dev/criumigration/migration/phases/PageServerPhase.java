@@ -4,10 +4,12 @@ import dev.criumigration.agent.protocol.AgentRequest;
 import dev.criumigration.agent.protocol.PageServerListening;
 import dev.criumigration.agent.protocol.PageServerRequest;
 import dev.criumigration.agent.protocol.PageServerResult;
+import dev.criumigration.agent.protocol.PageTransport;
 import dev.criumigration.agent.protocol.TlsPem;
 import dev.criumigration.migration.MigrationException;
 import dev.criumigration.migration.MigrationException.Kind;
 import dev.criumigration.migration.Phase;
+import dev.criumigration.migration.Transfer;
 import dev.criumigration.migration.hosts.HostSession;
 import dev.criumigration.migration.remote.RemoteAgent;
 
@@ -36,9 +38,9 @@ public final class PageServerPhase {
      * @param tls the page server's certificates (null: plain text); detached, they include the dump's
      */
     public Started start(HostSession dst, String imagesDir, String tmpfsSize, String address, int port, TlsPem tls,
-                         boolean detached, Duration timeout) throws MigrationException {
+                         PageTransport transport, boolean detached, Duration timeout) throws MigrationException {
         PageServerRequest.Builder request = PageServerRequest.newBuilder().setImagesDir(imagesDir)
-                .setTmpfsSize(tmpfsSize).setAddress(address).setPort(port).setDetach(detached);
+                .setTmpfsSize(tmpfsSize).setAddress(address).setPort(port).setDetach(detached).setTransport(transport);
         if (tls != null) {
             request.setTlsPem(tls);
         } else {
@@ -62,10 +64,13 @@ public final class PageServerPhase {
             if (event.hasListening()) {
                 listening.complete(event.getListening());
             } else if (event.hasProgress() && event.getProgress().getBytes() > 0) {
-                // Pages arriving on the destination: the live progress of the dump.
                 pagesSeen = event.getProgress().getPages();
                 bytesSeen = event.getProgress().getBytes();
-                context.listener().progress(Phase.DUMP, event.getProgress().getPages(), event.getProgress().getBytes());
+                // Pages arriving on the destination: the dump's live progress, unless the source's relay reports it.
+                if (transport != PageTransport.AGENT_RELAY) {
+                    context.listener().progress(Phase.DUMP, new Transfer(pagesSeen, bytesSeen, 0,
+                            event.getProgress().getElapsedMillis()));
+                }
             }
         });
         context.ledger().pageServerCall(agent, call);

@@ -1,5 +1,6 @@
 package dev.criumigration.migration.phases;
 
+import dev.criumigration.migration.Transfer;
 import dev.criumigration.agent.protocol.AgentEvent;
 import dev.criumigration.migration.MigrationListener;
 import dev.criumigration.migration.Phase;
@@ -15,9 +16,15 @@ public record PhaseContext(HostSessions sessions, MigrationListener listener, Ph
 
     /** Events of a dump or restore call for the listener: pages moved, or the stage CRIU is at. */
     public Consumer<AgentEvent> progressTo(Phase phase) {
+        return progressTo(phase, 0);
+    }
+
+    /** The same, with what the phase should move in all ({@code expectedBytes}, 0: unknown) for an estimate. */
+    public Consumer<AgentEvent> progressTo(Phase phase, long expectedBytes) {
         return event -> {
             if (event.hasProgress() && (event.getProgress().getPages() > 0 || event.getProgress().getBytes() > 0)) {
-                listener.progress(phase, event.getProgress().getPages(), event.getProgress().getBytes());
+                listener.progress(phase, new Transfer(event.getProgress().getPages(), event.getProgress().getBytes(),
+                        expectedBytes, event.getProgress().getElapsedMillis()));
             } else if (event.hasProgress()) {
                 listener.log(phase.label() + ": " + event.getProgress().getStage());
             }

@@ -7,6 +7,7 @@ import dev.criumigration.migration.MigrationReport;
 import dev.criumigration.migration.MigrationSpec;
 import dev.criumigration.migration.PageServerInfo;
 import dev.criumigration.migration.PageServerSpec;
+import dev.criumigration.migration.PageStream;
 import dev.criumigration.migration.Phase;
 import dev.criumigration.migration.RecordingListener;
 import org.junit.jupiter.api.Test;
@@ -33,7 +34,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The page stream between the hosts is CRIU's TLS with certificates the controller makes per migration:
+ * CRIU's own page transport between the hosts: CRIU's TLS with certificates the controller makes per migration:
  * CRIU's own logs on both ends say so, a client without the migration's certificate is refused, a dump
  * that does not trust the page server fails before the source is frozen, and no certificate or key is
  * left on either host.
@@ -77,7 +78,8 @@ class PageStreamTlsTest extends TwoHosts {
         MigrationReport report;
         try (MigrationEngine engine = engine(listener)) {
             report = engine.migrate(MigrationSpec.builder(from(), to(), workload.rootPid())
-                    .imagesDir(imagesRoot.toString()).build());
+                    .imagesDir(imagesRoot.toString()).pageStream(new PageStream(PageStream.Transport.CRIU, false, 0))
+                    .build());
         }
         assertTrue(report.tls(), report.toText());
         assertTrue(seen.get("page server log").contains("tls: TLS handshake completed"), "page server: TLS");
@@ -112,7 +114,8 @@ class PageStreamTlsTest extends TwoHosts {
         MigrationReport report;
         try (MigrationEngine engine = engine(listener)) {
             report = engine.migrate(MigrationSpec.builder(from(), to(), workload.rootPid())
-                    .imagesDir(imagesRoot.toString()).tls(false).build());
+                    .imagesDir(imagesRoot.toString()).tls(false)
+                    .pageStream(new PageStream(PageStream.Transport.CRIU, false, 0)).build());
         }
         assertFalse(report.tls());
         assertFalse(seen.get("page server log").contains("tls:"), "no TLS in the page server's log");

@@ -120,7 +120,12 @@ abstract class TwoHosts {
     }
 
     Workload workload(String memory, int port) throws Exception {
-        Workload workload = Workload.start(stateDir.resolve("workload-" + System.nanoTime() + ".log"), memory, port);
+        return workload(memory, port, null);
+    }
+
+    Workload workload(String memory, int port, String marker) throws Exception {
+        Workload workload = Workload.start(stateDir.resolve("workload-" + System.nanoTime() + ".log"), memory, port,
+                marker);
         workloads.add(workload);
         return workload;
     }

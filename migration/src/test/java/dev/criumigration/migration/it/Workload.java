@@ -37,6 +37,11 @@ public final class Workload implements AutoCloseable {
 
     /** Starts it with {@code memory} ("16M"); with {@code port} > 0 in its own network namespace serving TCP. */
     public static Workload start(Path log, String memory, int port) throws IOException, InterruptedException {
+        return start(log, memory, port, null);
+    }
+
+    /** The same, every MiB of its memory starting with {@code marker} (null: none). */
+    public static Workload start(Path log, String memory, int port, String marker) throws IOException, InterruptedException {
         String seed = String.valueOf(ThreadLocalRandom.current().nextInt(1_000_000, Integer.MAX_VALUE));
         List<String> command = new ArrayList<>(List.of(script().toString()));
         if (port > 0) {
@@ -45,6 +50,9 @@ public final class Workload implements AutoCloseable {
         command.addAll(List.of(log.toString(), "--memory", memory, "--seed", seed, "--interval", "0.1"));
         if (port > 0) {
             command.addAll(List.of("--port", String.valueOf(port)));
+        }
+        if (marker != null) {
+            command.addAll(List.of("--marker", marker));
         }
         Process starter = new ProcessBuilder(command).redirectErrorStream(true).start();
         if (!starter.waitFor(60, TimeUnit.SECONDS)) {
