@@ -53,6 +53,7 @@ public final class PageRelay implements Closeable {
   private final boolean tls;
   private final PageCompression compression;
   private final long maxBytesPerSecond;
+  private final Duration stallTimeout;
   private final long startedNanos = System.nanoTime();
   private final AtomicLong streamBytes = new AtomicLong();
   private final AtomicLong wireBytes = new AtomicLong();
@@ -66,7 +67,7 @@ public final class PageRelay implements Closeable {
   private volatile long reverseWriteSince;
 
   private PageRelay(Side side, StreamSocket.Pair pair, Socket peer, boolean tls, PageCompression compression,
-      long maxBytesPerSecond) {
+      long maxBytesPerSecond, Duration stallTimeout) {
     this.side = side;
     this.pair = pair;
     this.criu = pair.first();
@@ -74,6 +75,7 @@ public final class PageRelay implements Closeable {
     this.tls = tls;
     this.compression = compression;
     this.maxBytesPerSecond = maxBytesPerSecond;
+    this.stallTimeout = stallTimeout;
   }
 
   /**
@@ -85,7 +87,13 @@ public final class PageRelay implements Closeable {
    */
   public static PageRelay start(Side side, StreamSocket.Pair pair, Socket peer, boolean tls,
       PageCompression compression, long maxBytesPerSecond) {
-    PageRelay relay = new PageRelay(side, pair, peer, tls, compression, maxBytesPerSecond);
+    return start(side, pair, peer, tls, compression, maxBytesPerSecond, STALL_TIMEOUT);
+  }
+
+  /** The same with another stall timeout (tests). */
+  static PageRelay start(Side side, StreamSocket.Pair pair, Socket peer, boolean tls,
+      PageCompression compression, long maxBytesPerSecond, Duration stallTimeout) {
+    PageRelay relay = new PageRelay(side, pair, peer, tls, compression, maxBytesPerSecond, stallTimeout);
     relay.threads[0] = relay.thread("page-relay-pages", relay::primary, true);
     relay.threads[1] = relay.thread("page-relay-answers", relay::reverse, true);
     relay.threads[2] = relay.thread("page-relay-stall-watch", relay::watchForStalls, false);
@@ -247,8 +255,8 @@ public final class PageRelay implements Closeable {
     while (!pumps.await(1, TimeUnit.SECONDS)) {
       long now = System.nanoTime();
       for (long since : new long[] {primaryWriteSince, reverseWriteSince}) {
-        if (since != 0 && now - since > STALL_TIMEOUT.toNanos()) {
-          abort("nothing could be written on the page stream for " + STALL_TIMEOUT.toSeconds()
+        if (since != 0 && now - since > stallTimeout.toNanos()) {
+          abort("nothing could be written on the page stream for " + stallTimeout.toSeconds()
               + " s: " + (side == Side.DUMP ? "the page server's agent" : "CRIU's page server") + " stopped reading");
         }
       }

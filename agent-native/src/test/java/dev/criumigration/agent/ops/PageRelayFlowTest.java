@@ -18,6 +18,7 @@ import dev.criumigration.agent.protocol.RestoreRequest;
 import dev.criumigration.agent.protocol.RestoreResult;
 import dev.criumigration.agent.protocol.TlsPem;
 import dev.criumigration.agent.testing.RequiresRootAndCriu;
+import dev.criumigration.agent.testing.TestCertificates;
 import dev.criumigration.agent.testing.Workload;
 import java.io.IOException;
 import java.io.InputStream;
@@ -51,7 +52,7 @@ class PageRelayFlowTest {
 
   @Test
   void aTlsRelayMigratesTheTreeAndNoMemoryCrossesInClearText() throws Exception {
-    Certificates certificates = Certificates.make(dir);
+    TestCertificates certificates = TestCertificates.make(dir);
     PageServerResult received = migrate(certificates.pageServer(), certificates.dump(), PageCompression.NO_COMPRESSION,
         true);
     assertTrue(received.getRelay().getTls());
@@ -139,8 +140,8 @@ class PageRelayFlowTest {
 
   @Test
   void aDumpWithACertificateOfAnotherCaIsRefusedBeforeCriuStarts() throws Exception {
-    Certificates ours = Certificates.make(dir.resolve("ours"));
-    Certificates theirs = Certificates.make(dir.resolve("theirs"));
+    TestCertificates ours = TestCertificates.make(dir.resolve("ours"));
+    TestCertificates theirs = TestCertificates.make(dir.resolve("theirs"));
     Path source = dir.resolve("source");
     Path destination = dir.resolve("destination");
     try (Workload workload = Workload.start(dir.resolve("workload.log"), "--memory", "8M");
@@ -173,34 +174,6 @@ class PageRelayFlowTest {
       return true;
     }
     return false;
-  }
-
-  /** A CA and two certificates it signed (the page server's for 127.0.0.1, the dump's), made with openssl. */
-  record Certificates(TlsPem pageServer, TlsPem dump) {
-    static Certificates make(Path dir) throws Exception {
-      Files.createDirectories(dir);
-      openssl(dir, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-          "-subj", "/CN=test page stream CA", "-days", "1", "-keyout", "ca-key.pem", "-out", "ca.pem");
-      for (String name : List.of("server", "client")) {
-        openssl(dir, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-days", "1",
-            "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-keyout", name + "-key.pem", "-out", name + ".pem");
-      }
-      String ca = Files.readString(dir.resolve("ca.pem"));
-      return new Certificates(
-          TlsPem.newBuilder().setCaCert(ca).setCert(Files.readString(dir.resolve("server.pem")))
-              .setKey(Files.readString(dir.resolve("server-key.pem"))).build(),
-          TlsPem.newBuilder().setCaCert(ca).setCert(Files.readString(dir.resolve("client.pem")))
-              .setKey(Files.readString(dir.resolve("client-key.pem"))).build());
-    }
-
-    private static void openssl(Path dir, String... args) throws Exception {
-      List<String> command = new java.util.ArrayList<>(List.of("openssl"));
-      command.addAll(List.of(args));
-      Process openssl = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
-      String output = new String(openssl.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-      assertEquals(0, openssl.waitFor(), output);
-    }
   }
 
   /** tcpdump of the loopback's traffic to and from one port, whole packets. */

@@ -10,6 +10,7 @@ import dev.criumigration.migration.MigrationReport;
 import dev.criumigration.migration.MigrationSpec;
 import dev.criumigration.migration.PageServerInfo;
 import dev.criumigration.migration.PageServerSpec;
+import dev.criumigration.migration.PageStream;
 import dev.criumigration.migration.Phase;
 import dev.criumigration.migration.RecordingListener;
 import dev.criumigration.migration.RestoreSpec;
@@ -76,7 +77,9 @@ class FaultMatrixTest extends TwoHosts {
     enum Fault {
         CRIU_KILLED("CRIU killed"), AGENT_KILLED("agent killed"), PAGE_SERVER_KILLED("page server killed"),
         CONTROLLER_KILLED("controller killed"), SSH_DROPPED("SSH dropped"), TMPFS_FULL("tmpfs full"),
-        DEADLINE("deadline"), DAMAGED_IMAGE("damaged image");
+        DEADLINE("deadline"), DAMAGED_IMAGE("damaged image"),
+        // The agents' page relay (the one-shot migration's default transport):
+        STREAM_CUT("page stream cut"), STREAM_STALLED("page stream stalled");
 
         final String label;
 
@@ -223,6 +226,10 @@ class FaultMatrixTest extends TwoHosts {
                         : Expectation.of(Outcome.ROLLED_BACK, Phase.DUMP);
                 default -> Expectation.of(Outcome.ROLLED_BACK, phase);
             };
+            case STREAM_CUT, STREAM_STALLED -> !oneShot
+                    ? Expectation.na("the step-by-step flow keeps CRIU's own page-server connection (no relay)")
+                    : phase == Phase.DUMP ? Expectation.of(Outcome.ROLLED_BACK, Phase.DUMP)
+                    : Expectation.na("no page stream flows: the relay carries pages only while the dump sends them");
             case DAMAGED_IMAGE -> switch (phase) {
                 case PREFLIGHT, PAGE_SERVER -> Expectation.na("no images exist yet");
                 case DUMP -> Expectation.na("pages in flight are authenticated by TLS (a changed byte fails the "
@@ -278,6 +285,10 @@ class FaultMatrixTest extends TwoHosts {
                 if (cell.fault() == Fault.TMPFS_FULL && cell.phase() == Phase.PREFLIGHT) {
                     spec.tmpfsSize("4M");
                     injection.fired("a tmpfs of 4M for 8M of memory");
+                }
+                if (cell.fault() == Fault.STREAM_CUT || cell.fault() == Fault.STREAM_STALLED) {
+                    // The stream lasts long enough to be hit: 2 MiB a second for 8 MiB.
+                    spec.pageStream(new PageStream(PageStream.Transport.RELAY, false, 2L << 20));
                 }
                 try (MigrationEngine engine = engine(listener)) {
                     engine.migrate(spec.build());
@@ -357,6 +368,7 @@ class FaultMatrixTest extends TwoHosts {
         final Workload workload;
         final AtomicReference<String> what = new AtomicReference<>();
         final List<Thread> watchers = new ArrayList<>();
+        RecordingListener recorded;
 
         Injection(Cell cell, Workload workload) {
             this.cell = cell;
@@ -369,7 +381,7 @@ class FaultMatrixTest extends TwoHosts {
         }
 
         RecordingListener listener() {
-            return new RecordingListener() {
+            recorded = new RecordingListener() {
                 @Override
                 public void phaseStarted(Phase phase) {
                     super.phaseStarted(phase);
@@ -390,6 +402,7 @@ class FaultMatrixTest extends TwoHosts {
                     }
                 }
             };
+            return recorded;
         }
 
         private SshdHost host() {
@@ -485,8 +498,41 @@ class FaultMatrixTest extends TwoHosts {
                     Path dir = phase == Phase.COPY_IMAGES ? dumpDir() : pagesDir();
                     fired("damaged " + damage(dir));
                 }
+                case STREAM_CUT -> watchOnce(() -> criuUnder(source), criu -> {
+                    pause(Duration.ofSeconds(1));  // pages flow
+                    int port = relayPort();
+                    // Both ends of the relay's connection, as a broken network would (ECONNABORTED).
+                    run("ss", "-K", "dst", "127.0.0.1", "dport", "=", ":" + port);
+                    run("ss", "-K", "src", "127.0.0.1", "sport", "=", ":" + port);
+                }, "the relay's connection cut (ss -K) while the dump sent pages");
+                case STREAM_STALLED -> watchOnce(() -> criuUnder(source), criu -> {
+                    pause(Duration.ofSeconds(1));
+                    List<ProcessHandle> agents = agentsUnder(destination);
+                    agents.forEach(agent -> Procs.signal((int) agent.pid(), "STOP"));
+                    // The source's relay gives up after its stall timeout; the destination's agent then
+                    // goes on, as a reader that was only slow would.
+                    try {
+                        awaitCondition(() -> criuUnder(source).isEmpty(), Duration.ofSeconds(90), "the dump ended");
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    } finally {
+                        agents.forEach(agent -> Procs.signal((int) agent.pid(), "CONT"));
+                    }
+                }, "the destination's agent stopped reading the page stream (SIGSTOP)");
                 default -> throw new IllegalStateException(cell.toString());
             }
+        }
+
+        /** The port the destination's relay listens on, from the page server phase's log line. */
+        private int relayPort() {
+            for (String line : recorded.logs) {
+                java.util.regex.Matcher port = java.util.regex.Pattern.compile("the page server listens on \\S+ port (\\d+)")
+                        .matcher(line);
+                if (port.find()) {
+                    return Integer.parseInt(port.group(1));
+                }
+            }
+            throw new IllegalStateException("no page server port in the log: " + recorded.logs);
         }
 
         /** Kills each process and waits until it is gone. */
@@ -812,6 +858,27 @@ class FaultMatrixTest extends TwoHosts {
         assertTrue(running(roots.get(0)), "the restored root runs");
         Workload.Tick after = workload.awaitTickAfter(before.tick(), Duration.ofSeconds(20));
         assertEquals(before.checksum(), after.checksum(), "memory intact");
+    }
+
+    /** Sleeps in a fault watcher (its Consumer cannot throw). */
+    private static void pause(Duration duration) {
+        try {
+            Thread.sleep(duration.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Runs a command and waits for it (ss -K), best effort. */
+    private static void run(String... command) {
+        try {
+            new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .start().waitFor(10, TimeUnit.SECONDS);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot run " + String.join(" ", command), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private static void awaitCondition(BooleanSupplier condition, Duration timeout, String what)
