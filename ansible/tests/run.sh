@@ -432,8 +432,9 @@ t_migrate() {
   new=$(one_root "$seed") || return 1
   [ "$new" != "$pid" ] || fail "the workload still has its old PID" || return 1
   grep -q "migrated pid $pid on host1 to pid $new on host2" "$work/migrate.out" || fail "no report of the move" || return 1
+  grep -q "pages relayed by the agents: " "$work/migrate.out" || fail "the pages did not go through the relay" || return 1
   goes_on "$log" "$before" || return 1
-  echo "moved $pid -> $new; ticks $before -> $(state_of "$log"), checksum unchanged"
+  echo "moved $pid -> $new through the agents' relay; ticks $before -> $(state_of "$log"), checksum unchanged"
   nothing_left || return 1
   end_workload "$seed"
 }

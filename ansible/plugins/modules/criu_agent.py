@@ -122,6 +122,24 @@ options:
     description:
       - C(page-server) and C(dump). Private key (a path on the host) for TLS.
     type: path
+  page_transport:
+    description:
+      - C(page-server) and C(dump). Who carries the page stream between the hosts. C(criu) (the agent's
+        default) is CRIU's own connection, with the C(tls_*) files CRIU's TLS. C(relay) is the agents' own
+        connection, with the C(tls_*) files TLS 1.3 between the agents with both sides authenticated; both
+        the page server and its dump must use it. The dump's result then has C(relay) (bytes, time, TLS).
+    type: str
+    choices: [criu, relay]
+  compress:
+    description:
+      - C(dump) with C(page_transport=relay) only. Compress the page stream with LZ4 (pays on real memory
+        over a slow link, not on random bytes).
+    type: bool
+  max_rate:
+    description:
+      - C(dump) with C(page_transport=relay) only. At most this many bytes a second on the wire, e.g. C(200M),
+        so that an evacuation leaves bandwidth to production traffic.
+    type: str
   timeout:
     description:
       - Seconds the operation may take on the agent; 0 for the agent's default for the operation.
@@ -263,7 +281,8 @@ _DUMP_RESTORE_FLAGS = [
     ("ext_unix_sk", "--ext-unix-sk"),
     ("network_lock", "--network-lock"),
 ]
-_TLS = [("tls_ca_cert", "--tls-cacert"), ("tls_cert", "--tls-cert"), ("tls_key", "--tls-key")]
+_TLS = [("tls_ca_cert", "--tls-cacert"), ("tls_cert", "--tls-cert"), ("tls_key", "--tls-key"),
+        ("page_transport", "--page-transport")]
 COMMAND_OPTIONS = {
     "check": [],
     # Always detached: a module cannot hold the session the page server would otherwise live in.
@@ -271,7 +290,8 @@ COMMAND_OPTIONS = {
                     ("address", "--address"), ("port", "--port"), ("detach", "--detach")] + _TLS,
     "page-server-status": [("images_dir", "--images-dir")],
     "dump": [("pid", "--pid"), ("images_dir", "--images-dir"), ("page_server", "--page-server"),
-             ("leave_stopped", "--leave-stopped")] + _DUMP_RESTORE_FLAGS + _TLS,
+             ("leave_stopped", "--leave-stopped")] + _DUMP_RESTORE_FLAGS + _TLS
+            + [("compress", "--compress"), ("max_rate", "--max-rate")],
     "restore": [("images_dir", "--images-dir"),
                 ("require_page_server_ok", "--require-page-server")] + _DUMP_RESTORE_FLAGS,
     "resume": [("pid", "--pid")],
@@ -300,6 +320,9 @@ COMMAND_ONLY = {
     "tls_ca_cert": ("page-server", "dump"),
     "tls_cert": ("page-server", "dump"),
     "tls_key": ("page-server", "dump"),
+    "page_transport": ("page-server", "dump"),
+    "compress": ("dump",),
+    "max_rate": ("dump",),
 }
 SIZE_PATTERN = re.compile(r"^[1-9][0-9]*[KMGT]?$")
 HOST_PATTERN = re.compile(r"^[A-Za-z0-9:._%-]+$")  # a host name, IPv4 or IPv6 address
@@ -318,6 +341,13 @@ def validate(params):
         if params.get(name) is not None and command not in commands:
             problems.append("%s is not used by command %s (only by %s): remove it"
                             % (name, command, ", ".join(commands)))
+
+    relay_only = [name for name in ("compress", "max_rate") if params.get(name) not in (None, False)]
+    if relay_only and params.get("page_transport") != "relay":
+        problems.append("%s need page_transport=relay (the agents' relay carries the stream)" % " and ".join(relay_only))
+    max_rate = params.get("max_rate")
+    if max_rate is not None and not SIZE_PATTERN.match(max_rate):
+        problems.append("max_rate must be a size in bytes a second such as 200M or 1G (got %r)" % max_rate)
 
     pid = params.get("pid")
     if pid is not None and pid <= 1:
@@ -386,11 +416,13 @@ def build_argv(agent, params):
             value = params.get(name)
         if value is None or value is False:
             continue
-        if value is True:
+        if value is True and name != "compress":
             argv.append(option)
         elif name == "network_lock":
             if value != "default":
                 argv.append("%s=%s" % (option, value))
+        elif name == "compress":
+            argv.append("%s=lz4" % option)
         else:
             argv.append("%s=%s" % (option, value))
     if params.get("timeout"):
@@ -480,6 +512,9 @@ def main():
             tls_ca_cert=dict(type="path"),
             tls_cert=dict(type="path"),
             tls_key=dict(type="path"),
+            page_transport=dict(type="str", choices=["criu", "relay"]),
+            compress=dict(type="bool"),
+            max_rate=dict(type="str"),
             timeout=dict(type="int", default=0),
             agent=dict(type="str", default="criu-agent"),
         ),

@@ -29,8 +29,8 @@ def params(command, **overrides):
     values = dict(command=command, pid=None, images_dir=None, images_base=BASE, tmpfs_size=None,
                   address=None, port=0, page_server_host=None, page_server_port=None, leave_stopped=True,
                   tcp_established=False, shell_job=False, ext_unix_sk=False, network_lock="default",
-                  require_page_server_ok=True, tls_ca_cert=None, tls_cert=None, tls_key=None, timeout=0,
-                  agent="criu-agent")
+                  require_page_server_ok=True, tls_ca_cert=None, tls_cert=None, tls_key=None,
+                  page_transport=None, compress=None, max_rate=None, timeout=0, agent="criu-agent")
     values.update(overrides)
     return values
 
@@ -43,6 +43,14 @@ class ValidateTest(unittest.TestCase):
     def test_valid_dump_has_no_problem(self):
         self.assertEqual([], criu_agent.validate(params(
             "dump", pid=4242, images_dir=BASE + "/job/dump", page_server_host="192.0.2.7", page_server_port=27000)))
+
+    def test_compression_and_rate_cap_need_the_relay(self):
+        self.assertProblem("need page_transport=relay", command="dump", pid=42, images_dir=BASE + "/j",
+                           compress=True)
+        self.assertProblem("max_rate must be a size", command="dump", pid=42, images_dir=BASE + "/j",
+                           page_transport="relay", max_rate="fast")
+        self.assertProblem("compress is not used by command restore", command="restore", images_dir=BASE + "/j",
+                           compress=True)
 
     def test_pid_must_be_greater_than_one(self):
         self.assertProblem("integer greater than 1", command="kill", pid=1)
@@ -99,6 +107,14 @@ class ArgvTest(unittest.TestCase):
         self.assertEqual(["/usr/local/bin/criu-agent", "dump", "--pid=4242", "--images-dir=" + BASE + "/j",
                           "--page-server=10.0.0.2:27000", "--leave-stopped", "--tcp-established",
                           "--network-lock=nftables", "--timeout=300s", "--json"], argv)
+
+    def test_relay_dump_argv(self):
+        argv = criu_agent.build_argv("criu-agent", params(
+            "dump", pid=4242, images_dir=BASE + "/j", page_server_host="10.0.0.2", page_server_port=27000,
+            page_transport="relay", compress=True, max_rate="200M"))
+        self.assertEqual(["criu-agent", "dump", "--pid=4242", "--images-dir=" + BASE + "/j",
+                          "--page-server=10.0.0.2:27000", "--leave-stopped", "--page-transport=relay",
+                          "--compress=lz4", "--max-rate=200M", "--json"], argv)
 
     def test_ipv6_page_server_is_bracketed(self):
         argv = criu_agent.build_argv("criu-agent", params(
