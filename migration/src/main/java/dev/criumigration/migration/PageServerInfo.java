@@ -16,11 +16,18 @@ import java.util.Map;
  * @param pid           the page server's PID on the destination
  * @param tls           the page server speaks TLS; the certificate and key for the dump wait beside its
  *                      own on the destination (never in this map), and the dump step fetches them
+ * @param pageTransport "relay" (the destination's agent listens) or "criu" (CRIU does); the dump step
+ *                      uses the same; null (a map of an older build): "criu"
  */
 public record PageServerInfo(@JsonProperty(required = true) String host,
                              @JsonProperty(required = true) String address, @JsonProperty(required = true) int port,
                              @JsonProperty(required = true) String imagesDir, boolean tmpfsMounted, String tmpfsSize,
-                             int pid, boolean tls) {
+                             int pid, boolean tls, String pageTransport) {
+
+    /** The transport the page server was started with, for its dump. */
+    public PageStream.Transport transport() {
+        return "relay".equals(pageTransport) ? PageStream.Transport.RELAY : PageStream.Transport.CRIU;
+    }
 
     /** The plain map a step hands on (a Jenkins step's return value, the state file's "pageServer"). */
     public Map<String, Object> toMap() {

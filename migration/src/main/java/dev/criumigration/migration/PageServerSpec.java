@@ -14,12 +14,16 @@ import java.time.Duration;
  *                  know the source; the one-shot migration asks the destination for its route there.
  * @param port      0: CRIU picks a free port
  * @param timeout   how long the page server waits for the dump; null: the engine's operation timeout
- * @param tls       the page stream with CRIU's TLS and certificates made for this page server and its
- *                  dump (the default); false: plain text
+ * @param tls       the page stream with TLS and certificates made for this page server and its dump (the
+ *                  default); false: plain text
+ * @param transport who carries the stream (the dump step follows); null: the agents' relay
  */
 public record PageServerSpec(String imagesDir, String tmpfsSize, String address, int port, Duration timeout,
-                             boolean tls) {
+                             boolean tls, PageStream.Transport transport) {
     public PageServerSpec {
+        if (transport == null) {
+            transport = PageStream.Transport.RELAY;
+        }
         imagesDir = Paths.absolute(imagesDir, "imagesDir");
         if (tmpfsSize != null && tmpfsSize.isBlank()) {
             tmpfsSize = null;
@@ -59,7 +63,7 @@ public record PageServerSpec(String imagesDir, String tmpfsSize, String address,
 
     /** Everything by default. */
     public static PageServerSpec defaults() {
-        return new PageServerSpec(null, null, null, 0, null, true);
+        return new PageServerSpec(null, null, null, 0, null, true, null);
     }
 
     public static Builder builder() {
@@ -73,6 +77,7 @@ public record PageServerSpec(String imagesDir, String tmpfsSize, String address,
         private int port;
         private Duration timeout;
         private boolean tls = true;
+        private PageStream.Transport transport;
 
         public Builder imagesDir(String v) { imagesDir = v; return this; }
         public Builder tmpfsSize(String v) { tmpfsSize = v; return this; }
@@ -81,9 +86,10 @@ public record PageServerSpec(String imagesDir, String tmpfsSize, String address,
         public Builder timeout(Duration v) { timeout = v; return this; }
         /** false: the page stream is not encrypted (logged as a warning). */
         public Builder tls(boolean v) { tls = v; return this; }
+        public Builder transport(PageStream.Transport v) { transport = v; return this; }
 
         public PageServerSpec build() {
-            return new PageServerSpec(imagesDir, tmpfsSize, address, port, timeout, tls);
+            return new PageServerSpec(imagesDir, tmpfsSize, address, port, timeout, tls, transport);
         }
     }
 }

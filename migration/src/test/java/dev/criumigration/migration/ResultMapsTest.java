@@ -14,7 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The maps the Jenkins steps pass from one step to the next. */
 class ResultMapsTest {
     static final PageServerInfo PAGE_SERVER = new PageServerInfo("root@dst:2222", "10.0.0.2", 41234,
-            "/var/lib/criu-migration/images/m1.pages", true, "256M", 777, true);
+            "/var/lib/criu-migration/images/m1.pages", true, "256M", 777, true, "relay");
     static final DumpInfo DUMP = new DumpInfo("root@src", 4242, "/var/lib/criu-migration/images/m1.dump", true, true,
             false, PAGE_SERVER, 3, 4096, 16777216, 812, 1500);
 

@@ -2,6 +2,7 @@ package dev.criumigration.jenkins;
 
 import dev.criumigration.migration.PageServerInfo;
 import dev.criumigration.migration.PageServerSpec;
+import dev.criumigration.migration.PageStream;
 import dev.criumigration.migration.ssh.HostAddress;
 import edu.umd.cs.findbugs.annotations.NonNull;
 import hudson.AbortException;
@@ -29,6 +30,7 @@ public final class CriuPageServerStep extends CriuStep {
     private String address;
     private int timeout;
     private boolean tls = true;
+    private String pageTransport;
 
     @DataBoundConstructor
     public CriuPageServerStep(String host, String credentialsId) {
@@ -85,7 +87,7 @@ public final class CriuPageServerStep extends CriuStep {
         this.timeout = timeout;
     }
 
-    /** Whether the page stream is encrypted with CRIU's TLS; {@code tls: false} is the explicit opt-out. */
+    /** Whether the page stream is encrypted with TLS; {@code tls: false} is the explicit opt-out. */
     public boolean isTls() {
         return tls;
     }
@@ -93,6 +95,16 @@ public final class CriuPageServerStep extends CriuStep {
     @DataBoundSetter
     public void setTls(boolean tls) {
         this.tls = tls;
+    }
+
+    /** "relay" (null: the default, the agents' relay) or "criu" (CRIU's own page server); criuDump follows. */
+    public String getPageTransport() {
+        return pageTransport;
+    }
+
+    @DataBoundSetter
+    public void setPageTransport(String pageTransport) {
+        this.pageTransport = Util.fixEmptyAndTrim(pageTransport);
     }
 
     @Override
@@ -119,6 +131,7 @@ public final class CriuPageServerStep extends CriuStep {
                     .port(step.port)
                     .timeout(timeoutArgument(step.timeout))
                     .tls(step.tls)
+                    .transport(PageStream.of(step.pageTransport, false, null).transport())
                     .build();
             // Not a migration yet: the report shows it once criuDump has dumped into it.
             return new Call<>(engine -> engine.startPageServer(destination, spec), null);

@@ -104,6 +104,9 @@ public final class PageServerOperation implements Operation<PageServerResult> {
       before = work.files();
       var opts = CriuOptions.inDirectory(settings.dir(), LOG);
       if (relayed) {
+        if (!request.getTlsPem().getPeerCert().isEmpty()) {
+          PageStreamTls.files(request.getTls(), request.getTlsPem(), work);  // kept for a later step's dump
+        }
         // The agent listens; CRIU's page server reads the stream from its end of a socket pair.
         relay = PageServerRelay.open(settings.address(), settings.port(), relayTls);
         criu = context.criu().start(work.agentFile("criu-page-server.out"), relay.criuEnd());

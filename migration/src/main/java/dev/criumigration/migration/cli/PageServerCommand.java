@@ -2,6 +2,7 @@ package dev.criumigration.migration.cli;
 
 import dev.criumigration.migration.PageServerInfo;
 import dev.criumigration.migration.PageServerSpec;
+import dev.criumigration.migration.PageStream;
 import dev.criumigration.migration.ssh.HostAddress;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -51,10 +52,16 @@ final class PageServerCommand implements Callable<Integer> {
     @Option(names = "--no-tls", description = "INSECURE: the page server and its dump without TLS (plain text).")
     boolean noTls;
 
+    @Option(names = "--page-transport", paramLabel = "relay|criu", defaultValue = "relay",
+            description = "relay (default): the destination's agent listens and carries the stream (TLS 1.3); criu: "
+                    + "CRIU's page server listens itself (CRIU's TLS). The dump step follows.")
+    String pageTransport;
+
     @Override
     public Integer call() {
         StateFile.checkWritable(state.file);
-        PageServerSpec spec = new PageServerSpec(imagesDir, tmpfsSize, address, port, timeout, !noTls);
+        PageServerSpec spec = new PageServerSpec(imagesDir, tmpfsSize, address, port, timeout, !noTls,
+                PageStream.of(pageTransport, false, null).transport());
         return EngineRun.withEngine(command, connection, null, engine -> {
             PageServerInfo info = engine.startPageServer(to, spec);
             Map<String, Object> document = new LinkedHashMap<>();

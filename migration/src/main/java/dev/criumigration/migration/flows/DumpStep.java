@@ -26,9 +26,6 @@ import dev.criumigration.migration.ssh.HostAddress;
  * the source runs again and the page server is stopped and removed.
  */
 public final class DumpStep {
-    /** The step-by-step flow keeps CRIU's own page-server connection (its page server outlives the step's agents). */
-    private static final PageStream STEP_PAGE_STREAM = new PageStream(PageStream.Transport.CRIU, false, 0);
-
     private final StepContext steps;
 
     public DumpStep(StepContext steps) {
@@ -70,7 +67,7 @@ public final class DumpStep {
             long startNanos = System.nanoTime();
             DumpResult dump = new DumpPhase(context).leavingStopped(src, new DumpPhase.Target(spec.pid(), imagesDir,
                     pageServer.address(), pageServer.port(), spec.tcpEstablished(), spec.shellJob(), tls,
-                    STEP_PAGE_STREAM, 0),
+                    new PageStream(pageServer.transport(), false, 0), 0),
                     spec.leaveStopped(), clock.remaining());
             long durationMillis = (System.nanoTime() - startNanos) / 1_000_000;
             clock.end();

@@ -2,16 +2,17 @@ package dev.criumigration.migration.flows;
 
 import dev.criumigration.agent.protocol.PageServerListening;
 import dev.criumigration.agent.protocol.PageServerResult;
-import dev.criumigration.agent.protocol.PageTransport;
 import dev.criumigration.migration.MigrationException;
 import dev.criumigration.migration.PageServerInfo;
 import dev.criumigration.migration.PageServerSpec;
+import dev.criumigration.migration.PageStream;
 import dev.criumigration.migration.Paths;
 import dev.criumigration.migration.Phase;
 import dev.criumigration.migration.Sizes;
 import dev.criumigration.migration.UsageException;
 import dev.criumigration.migration.hosts.HostSession;
 import dev.criumigration.migration.pagestream.PageStreamCertificates;
+import dev.criumigration.migration.phases.DumpPhase;
 import dev.criumigration.migration.phases.PageServerPhase;
 import dev.criumigration.migration.phases.PhaseClock;
 import dev.criumigration.migration.phases.PhaseContext;
@@ -58,13 +59,14 @@ public final class PageServerStep {
             // The dump's certificate waits on the destination, beside the page server's, for the dump step.
             PageServerPhase.Started started = new PageServerPhase(context).start(dst, imagesDir, tmpfsSize, address,
                     s.port(), s.tls() ? PageStreamCertificates.issue(address).forPageServer(true) : null,
-                    PageTransport.CRIU_TCP, true, timeout);
+                    DumpPhase.transport(new PageStream(s.transport(), false, 0)), true, timeout);
             PageServerResult server = started.detachedResult();
             PageServerListening listening = started.listening();
             PageServerInfo info = new PageServerInfo(destination.toString(),
                     server.getAddress().isEmpty() ? address : server.getAddress(), (int) server.getPort(),
                     server.getImagesDir().isEmpty() ? imagesDir : server.getImagesDir(), server.getTmpfsMounted(),
-                    server.getTmpfsMounted() ? tmpfsSize : "", listening.getPid(), s.tls());
+                    server.getTmpfsMounted() ? tmpfsSize : "", listening.getPid(), s.tls(),
+                    s.transport().name().toLowerCase(java.util.Locale.ROOT));
             clock.end();
             steps.listener().log("page server on " + destination + " listening on " + info.address() + ":"
                     + info.port() + ", images in " + info.imagesDir());

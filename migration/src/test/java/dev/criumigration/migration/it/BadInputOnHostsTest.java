@@ -83,7 +83,7 @@ class BadInputOnHostsTest extends TwoHosts {
     /** A page server map as a pipeline would pass it, with one value changed. */
     private Map<String, Object> pageServerMap(String key, Object value) {
         Map<String, Object> map = new LinkedHashMap<>(new PageServerInfo(to().toString(), "127.0.0.1", 27000,
-                imagesRoot.resolve("step.pages").toString(), true, "64M", 4242, true).toMap());
+                imagesRoot.resolve("step.pages").toString(), true, "64M", 4242, true, "relay").toMap());
         map.put(key, value);
         return map;
     }

@@ -130,7 +130,8 @@ class PageStreamTlsTest extends TwoHosts {
         PageServerInfo pageServer;
         try (MigrationEngine engine = engine(new RecordingListener())) {
             pageServer = engine.startPageServer(to(), PageServerSpec.builder()
-                    .imagesDir(imagesRoot.resolve("step.pages").toString()).tmpfsSize("64M").build());
+                    .imagesDir(imagesRoot.resolve("step.pages").toString()).tmpfsSize("64M")
+                    .transport(PageStream.Transport.CRIU).build());
         }
         assertTrue(pageServer.tls());
         // The dump step takes the CA it checks the page server with from the destination: make it another CA.
@@ -172,7 +173,8 @@ class PageStreamTlsTest extends TwoHosts {
         PageServerInfo pageServer;
         try (MigrationEngine engine = engine(new RecordingListener())) {
             pageServer = engine.startPageServer(to(), PageServerSpec.builder()
-                    .imagesDir(imagesRoot.resolve("step.pages").toString()).tmpfsSize("64M").build());
+                    .imagesDir(imagesRoot.resolve("step.pages").toString()).tmpfsSize("64M")
+                    .transport(PageStream.Transport.CRIU).build());
         }
         // Whoever reaches the port first without the certificate: a plain TCP client sending a page
         // server header. The page server ends its handshake with it and gives up.
