@@ -15,11 +15,10 @@ public final class SeqPacketSocket implements Closeable {
     /** poll(2) is not interruptible from Java: wait in slices this long and look at the interrupt flag between. */
     private static final int POLL_SLICE_MILLIS = 100;
 
-    private final Object lock = new Object();
-    private int fd;
+    private final Descriptor fd;
 
     private SeqPacketSocket(int fd) {
-        this.fd = fd;
+        this.fd = new Descriptor(fd);
     }
 
     /** Both ends of a socketpair; closing the pair closes both. */
@@ -42,7 +41,7 @@ public final class SeqPacketSocket implements Closeable {
 
     /** Sends one message (blocks while the socket buffer is full). */
     public void send(byte[] message) throws IOException {
-        int socket = openFd();
+        int socket = fd.open();
         while (true) {
             long sent = LibC.INSTANCE.send(socket, message, message.length, LibC.MSG_NOSIGNAL);
             if (sent == message.length) {
@@ -67,7 +66,7 @@ public final class SeqPacketSocket implements Closeable {
      * @throws InterruptedIOException the thread was interrupted while waiting (the flag stays set)
      */
     public byte[] receive(Duration timeout) throws IOException {
-        int socket = openFd();
+        int socket = fd.open();
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
             if (Thread.currentThread().isInterrupted()) {
@@ -125,28 +124,12 @@ public final class SeqPacketSocket implements Closeable {
     }
 
     public int fd() {
-        synchronized (lock) {
-            return fd;
-        }
-    }
-
-    private int openFd() throws IOException {
-        int socket = fd();
-        if (socket < 0) {
-            throw new IOException("the socket is closed");
-        }
-        return socket;
+        return fd.fd();
     }
 
     /** Closes the fd; later calls do nothing. */
     @Override
     public void close() {
-        synchronized (lock) {
-            if (fd >= 0) {
-                // Linux releases the descriptor even when close(2) reports an error: nothing to retry.
-                LibC.INSTANCE.close(fd);
-                fd = -1;
-            }
-        }
+        fd.close();
     }
 }

@@ -10,11 +10,10 @@ import java.io.IOException;
  * {@link #shutdown()}; the fd is released only by {@link #close()}, once no call can still use it.
  */
 public final class StreamSocket implements Closeable {
-    private final Object lock = new Object();
-    private int fd;
+    private final Descriptor fd;
 
     private StreamSocket(int fd) {
-        this.fd = fd;
+        this.fd = new Descriptor(fd);
     }
 
     /** Both ends of a socketpair; closing the pair closes both. */
@@ -37,7 +36,7 @@ public final class StreamSocket implements Closeable {
 
     /** Reads up to {@code count} bytes into {@code buffer}; 0 at the end of the stream. */
     public int read(Pointer buffer, int count) throws IOException {
-        int socket = openFd();
+        int socket = fd.open();
         while (true) {
             long read = LibC.INSTANCE.read(socket, buffer, count);
             if (read >= 0) {
@@ -52,7 +51,7 @@ public final class StreamSocket implements Closeable {
 
     /** Writes all {@code count} bytes of {@code buffer} (EPIPE once the peer or a shutdown closed the stream). */
     public void writeFully(Pointer buffer, int count) throws IOException {
-        int socket = openFd();
+        int socket = fd.open();
         long written = 0;
         while (written < count) {
             long n = LibC.INSTANCE.write(socket, buffer.share(written), count - written);
@@ -82,7 +81,7 @@ public final class StreamSocket implements Closeable {
     }
 
     private void shutdown(int how) throws IOException {
-        int socket = openFd();
+        int socket = fd.open();
         if (LibC.INSTANCE.shutdown(socket, how) != 0) {
             NativeException error = NativeException.lastError("shutdown");
             if (error.errno() != LibC.ENOTCONN) {
@@ -92,27 +91,12 @@ public final class StreamSocket implements Closeable {
     }
 
     public int fd() {
-        synchronized (lock) {
-            return fd;
-        }
-    }
-
-    private int openFd() throws IOException {
-        int socket = fd();
-        if (socket < 0) {
-            throw new IOException("the socket is closed");
-        }
-        return socket;
+        return fd.fd();
     }
 
     /** Closes the fd; later calls do nothing. */
     @Override
     public void close() {
-        synchronized (lock) {
-            if (fd >= 0) {
-                LibC.INSTANCE.close(fd);
-                fd = -1;
-            }
-        }
+        fd.close();
     }
 }
