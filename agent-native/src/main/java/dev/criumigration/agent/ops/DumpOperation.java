@@ -7,11 +7,9 @@ import dev.criumigration.agent.criu.rpc.CriuPageServerInfo;
 import dev.criumigration.agent.criu.rpc.CriuReq;
 import dev.criumigration.agent.criu.rpc.CriuReqType;
 import dev.criumigration.agent.images.ImageSet;
-import dev.criumigration.agent.nativeio.StreamSocket;
 import dev.criumigration.agent.ops.records.ProcessRef;
 import dev.criumigration.agent.ops.records.StoppedSource;
 import dev.criumigration.agent.pagestream.PageRelay;
-import dev.criumigration.agent.pagestream.RelayConnector;
 import dev.criumigration.agent.pagestream.RelayTls;
 import dev.criumigration.agent.protocol.CommitDecision;
 import dev.criumigration.agent.protocol.DumpRequest;
@@ -22,17 +20,12 @@ import dev.criumigration.agent.protocol.PageTransport;
 import dev.criumigration.agent.protocol.Progress;
 import java.io.Closeable;
 import java.io.IOException;
-import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
-import javax.net.ssl.SSLException;
 
 /**
  * Checkpoints the tree rooted at a PID. The source's fate is always explicit: with leave_stopped it
@@ -42,9 +35,6 @@ import javax.net.ssl.SSLException;
  */
 public final class DumpOperation implements Operation<DumpResult> {
   static final String LOG = "criu-dump.log";
-  private static final Duration RELAY_CONNECT_TIMEOUT = Duration.ofSeconds(30);
-  private static final Duration PROGRESS_INTERVAL = Duration.ofSeconds(1);
-  private static final Duration RELAY_END_GRACE = Duration.ofSeconds(5);
 
   private final DumpRequest request;
 
@@ -103,12 +93,12 @@ public final class DumpOperation implements Operation<DumpResult> {
     Notifications notifications = new Notifications(context, pid, started);
     context.listener().progress(progress("dumping", started));
     // Relayed: connected and authenticated before CRIU starts, so a wrong certificate freezes nothing.
-    PageRelay relay = relayed ? startRelay(pageServer, relayTls, context) : null;
+    PageRelay relay = relayed ? DumpRelay.start(pageServer, relayTls, request.getRelay(), context) : null;
     try (Closeable ignored = relay == null ? () -> {} : relay::close;
-         Closeable progressReports = relay == null ? () -> {} : reportProgress(relay, context)) {
+         Closeable progressReports = relay == null ? () -> {} : DumpRelay.reportProgress(relay, context)) {
       runCriu(opts, pid, dir, tree, ownNetwork, log, work, before, notifications, relay, context);
       if (relay != null) {
-        awaitRelay(relay, context);
+        DumpRelay.awaitEnd(relay, context);
       }
     } catch (IOException e) {
       throw new IllegalStateException("closing the page relay threw", e);  // neither closer throws
@@ -205,69 +195,6 @@ public final class DumpOperation implements Operation<DumpResult> {
     return result.build();
   }
 
-  /** Connects to the page server's agent and starts relaying into a socket pair whose other end CRIU gets. */
-  private PageRelay startRelay(Arguments.HostPort pageServer, RelayTls tls, OperationContext context)
-      throws AgentException {
-    Duration timeout = context.deadline().remaining().compareTo(RELAY_CONNECT_TIMEOUT) < 0
-        ? context.deadline().remaining() : RELAY_CONNECT_TIMEOUT;
-    Socket peer;
-    try {
-      peer = RelayConnector.connect(pageServer.host(), pageServer.port(), tls, request.getRelay().getCompression(),
-          timeout);
-    } catch (SSLException e) {
-      throw AgentException.of(ErrorKind.TLS_HANDSHAKE, "the page relay's TLS handshake with " + pageServer.host() + ":"
-          + pageServer.port() + " failed (" + e.getMessage() + "); nothing was frozen",
-          "both sides need certificates of the same CA, the page server's naming the address " + pageServer.host());
-    } catch (IOException e) {
-      throw AgentException.of(ErrorKind.IO, "cannot reach the page relay at " + pageServer.host() + ":"
-          + pageServer.port() + " (" + e.getMessage() + "); nothing was frozen",
-          "is the page server listening there with --page-transport relay? start it with criu-agent page-server");
-    }
-    try {
-      return PageRelay.start(PageRelay.Side.DUMP, StreamSocket.pair(), peer, tls != null,
-          request.getRelay().getCompression(), request.getRelay().getMaxBytesPerSecond());
-    } catch (IOException e) {
-      closeQuietly(peer);
-      throw AgentException.of(ErrorKind.IO, "cannot start the page relay: " + e.getMessage(), "");
-    }
-  }
-
-  private static void closeQuietly(Socket socket) {
-    try {
-      socket.close();
-    } catch (IOException e) {
-      // closed either way
-    }
-  }
-
-  /** CRIU succeeded, so its stream was complete: the relay ends with it (a stray failure is only logged). */
-  private static void awaitRelay(PageRelay relay, OperationContext context) throws InterruptedException {
-    try {
-      relay.awaitEnd(RELAY_END_GRACE);
-    } catch (IOException e) {
-      context.listener().log("the page relay ended with: " + e.getMessage());
-    }
-  }
-
-  /** A progress event about once a second while the relay carries pages. */
-  private static Closeable reportProgress(PageRelay relay, OperationContext context) {
-    ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(runnable -> {
-      Thread thread = new Thread(runnable, "page-relay-progress");
-      thread.setDaemon(true);
-      return thread;
-    });
-    long[] lastBytes = {-1};
-    timer.scheduleAtFixedRate(() -> {
-      long bytes = relay.streamBytes();
-      if (bytes != lastBytes[0] && !relay.ended()) {
-        lastBytes[0] = bytes;
-        context.listener().progress(Progress.newBuilder().setStage("sending pages").setBytes(bytes)
-            .setPages(bytes / ImageSet.PAGE_SIZE).setWireBytes(relay.wireBytes())
-            .setElapsedMillis(relay.elapsed().toMillis()).build());
-      }
-    }, PROGRESS_INTERVAL.toMillis(), PROGRESS_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
-    return timer::shutdownNow;
-  }
 
   private void releaseNetworkLock(int pid, boolean ownNetwork, Path log, OperationContext context)
       throws InterruptedException {
