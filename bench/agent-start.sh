@@ -15,9 +15,10 @@ to the agent's Result for its first request (a host_facts request written to its
 from its stdout; bench/lib/agent_first_answer.py fails the run on any stray byte on stdout). The
 variants: plain \`java -jar\`; only the flags that keep the JVM's output off stdout ("quiet", part of
 every other variant); each candidate flag alone; the class-data sharing archive alone; the deployed
-launch (migration's AgentLaunch: quiet, the archive, C1 only), which is how the engine, the Ansible
-role and the installer start the agent; the launch without each of its flags; the launch with each
-rejected flag (-XX:+UseSerialGC, -XX:-UsePerfData) added. The archive is made once before the timed runs, by the same training
+launch (migration's AgentLaunch: quiet and the archive), which is how the engine, the Ansible role and
+the installer start the agent; the launch without the archive; the launch with each rejected flag
+(-XX:TieredStopAtLevel=1, which makes the page relay's TLS run without C2's AES-GCM intrinsics, about
+20x slower; -XX:+UseSerialGC; -XX:-UsePerfData) added. The archive is made once before the timed runs, by the same training
 run the engine's deployer uses (\`serve\` answering process_state, host_facts and process_tree).
 Each repetition runs every variant, starting with a different one each time. The variants "plain" and
 "launch" are also timed over SSH (OpenSSH client to a loopback sshd of the run).
@@ -76,7 +77,7 @@ NO_PERF=(-XX:-UsePerfData)
 CDS=(-XX:SharedArchiveFile="$JSA")
 
 log "making the class-data sharing archive (the deployer's training run)"
-python3 "$BENCH_DIR/lib/agent_first_answer.py" --training "$JAVA" "${QUIET[@]}" "${C1[@]}" \
+python3 "$BENCH_DIR/lib/agent_first_answer.py" --training "$JAVA" "${QUIET[@]}" \
   -XX:ArchiveClassesAtExit="$JSA" -jar "$JAR" serve --images-base "$SCRATCH" >/dev/null \
   || die "the training run failed"
 [ -s "$JSA" ] || die "the training run made no archive at $JSA"
@@ -88,14 +89,14 @@ VARIANT[c1]="$JAVA ${QUIET[*]} ${C1[*]} -jar $JAR"
 VARIANT[serial-gc]="$JAVA ${QUIET[*]} ${SERIAL[*]} -jar $JAR"
 VARIANT[no-perf-data]="$JAVA ${QUIET[*]} ${NO_PERF[*]} -jar $JAR"
 VARIANT[cds]="$JAVA ${QUIET[*]} ${CDS[*]} -jar $JAR"
-# The deployed launch (migration's AgentLaunch): quiet, the archive, C1 only.
-VARIANT[launch]="$JAVA ${QUIET[*]} ${CDS[*]} ${C1[*]} -jar $JAR"
-# Each kept flag left out of the launch, each rejected one added: does it pay beside the others?
-VARIANT[launch-but-c1]="$JAVA ${QUIET[*]} ${CDS[*]} -jar $JAR"
-VARIANT[launch-but-cds]="$JAVA ${QUIET[*]} ${C1[*]} -jar $JAR"
-VARIANT[launch+serial-gc]="$JAVA ${QUIET[*]} ${CDS[*]} ${C1[*]} ${SERIAL[*]} -jar $JAR"
-VARIANT[launch+no-perf-data]="$JAVA ${QUIET[*]} ${CDS[*]} ${C1[*]} ${NO_PERF[*]} -jar $JAR"
-ORDER=(plain quiet c1 serial-gc no-perf-data cds launch launch-but-c1 launch-but-cds launch+serial-gc launch+no-perf-data)
+# The deployed launch (migration's AgentLaunch): quiet and the archive.
+VARIANT[launch]="$JAVA ${QUIET[*]} ${CDS[*]} -jar $JAR"
+# The kept flag left out of the launch, each rejected one added: does it pay beside the others?
+VARIANT[launch-but-cds]="$JAVA ${QUIET[*]} -jar $JAR"
+VARIANT[launch+c1]="$JAVA ${QUIET[*]} ${CDS[*]} ${C1[*]} -jar $JAR"
+VARIANT[launch+serial-gc]="$JAVA ${QUIET[*]} ${CDS[*]} ${SERIAL[*]} -jar $JAR"
+VARIANT[launch+no-perf-data]="$JAVA ${QUIET[*]} ${CDS[*]} ${NO_PERF[*]} -jar $JAR"
+ORDER=(plain quiet c1 serial-gc no-perf-data cds launch launch-but-cds launch+c1 launch+serial-gc launch+no-perf-data)
 SSH_VARIANTS=()
 if (( WITH_SSH )); then
   init_ssh_hosts "$SCRATCH/ssh"

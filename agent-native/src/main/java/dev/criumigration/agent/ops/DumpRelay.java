@@ -5,12 +5,12 @@ import dev.criumigration.agent.nativeio.StreamSocket;
 import dev.criumigration.agent.pagestream.PageRelay;
 import dev.criumigration.agent.pagestream.RelayConnector;
 import dev.criumigration.agent.pagestream.RelayTls;
+import dev.criumigration.agent.pagestream.RelayWire;
 import dev.criumigration.agent.protocol.ErrorKind;
 import dev.criumigration.agent.protocol.PageRelayOptions;
 import dev.criumigration.agent.protocol.Progress;
 import java.io.Closeable;
 import java.io.IOException;
-import java.net.Socket;
 import java.time.Duration;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -30,7 +30,7 @@ final class DumpRelay {
       throws AgentException {
     Duration timeout = context.deadline().remaining().compareTo(CONNECT_TIMEOUT) < 0
         ? context.deadline().remaining() : CONNECT_TIMEOUT;
-    Socket peer;
+    RelayWire peer;
     try {
       peer = RelayConnector.connect(pageServer.host(), pageServer.port(), tls, options.getCompression(),
           timeout);
@@ -44,19 +44,11 @@ final class DumpRelay {
           "is the page server listening there with --page-transport relay? start it with criu-agent page-server");
     }
     try {
-      return PageRelay.start(PageRelay.Side.DUMP, StreamSocket.pair(), peer, tls != null,
-          options.getCompression(), options.getMaxBytesPerSecond());
+      return PageRelay.start(PageRelay.Side.DUMP, StreamSocket.pair(), peer, options.getCompression(),
+          options.getMaxBytesPerSecond());
     } catch (IOException e) {
-      closeQuietly(peer);
+      peer.close();
       throw AgentException.of(ErrorKind.IO, "cannot start the page relay: " + e.getMessage(), "");
-    }
-  }
-
-  private static void closeQuietly(Socket socket) {
-    try {
-      socket.close();
-    } catch (IOException e) {
-      // closed either way
     }
   }
 

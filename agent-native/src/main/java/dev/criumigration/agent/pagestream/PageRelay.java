@@ -11,7 +11,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
-import java.net.Socket;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -49,7 +48,7 @@ public final class PageRelay implements Closeable {
   private final StreamSocket.Pair pair;
   /** The relay's end of the pair; CRIU has (a copy of) the other. */
   private final StreamSocket criu;
-  private final Socket peer;
+  private final RelayWire peer;
   private final boolean tls;
   private final PageCompression compression;
   private final long maxBytesPerSecond;
@@ -66,13 +65,13 @@ public final class PageRelay implements Closeable {
   private volatile long primaryWriteSince;
   private volatile long reverseWriteSince;
 
-  private PageRelay(Side side, StreamSocket.Pair pair, Socket peer, boolean tls, PageCompression compression,
+  private PageRelay(Side side, StreamSocket.Pair pair, RelayWire peer, PageCompression compression,
       long maxBytesPerSecond, Duration stallTimeout) {
     this.side = side;
     this.pair = pair;
     this.criu = pair.first();
     this.peer = peer;
-    this.tls = tls;
+    this.tls = peer.isTls();
     this.compression = compression;
     this.maxBytesPerSecond = maxBytesPerSecond;
     this.stallTimeout = stallTimeout;
@@ -85,15 +84,15 @@ public final class PageRelay implements Closeable {
    * @param compression the stream's (the dumping side chooses it; the page server's reads it from the header)
    * @param maxBytesPerSecond the dumping side's cap on the bytes it puts on the wire; 0: none
    */
-  public static PageRelay start(Side side, StreamSocket.Pair pair, Socket peer, boolean tls,
-      PageCompression compression, long maxBytesPerSecond) {
-    return start(side, pair, peer, tls, compression, maxBytesPerSecond, STALL_TIMEOUT);
+  public static PageRelay start(Side side, StreamSocket.Pair pair, RelayWire peer, PageCompression compression,
+      long maxBytesPerSecond) {
+    return start(side, pair, peer, compression, maxBytesPerSecond, STALL_TIMEOUT);
   }
 
   /** The same with another stall timeout (tests). */
-  static PageRelay start(Side side, StreamSocket.Pair pair, Socket peer, boolean tls,
-      PageCompression compression, long maxBytesPerSecond, Duration stallTimeout) {
-    PageRelay relay = new PageRelay(side, pair, peer, tls, compression, maxBytesPerSecond, stallTimeout);
+  static PageRelay start(Side side, StreamSocket.Pair pair, RelayWire peer, PageCompression compression,
+      long maxBytesPerSecond, Duration stallTimeout) {
+    PageRelay relay = new PageRelay(side, pair, peer, compression, maxBytesPerSecond, stallTimeout);
     relay.threads[0] = relay.thread("page-relay-pages", relay::primary, true);
     relay.threads[1] = relay.thread("page-relay-answers", relay::reverse, true);
     relay.threads[2] = relay.thread("page-relay-stall-watch", relay::watchForStalls, false);
@@ -184,7 +183,7 @@ public final class PageRelay implements Closeable {
     Memory native_ = new Memory(CHUNK);
     byte[] chunk = new byte[CHUNK];
     if (side == Side.DUMP) {
-      OutputStream wire = new CountingOutput(peer.getOutputStream(), wireBytes);
+      OutputStream wire = new CountingOutput(peer.out(), wireBytes);
       OutputStream out = compression == PageCompression.LZ4
           ? new LZ4BlockOutputStream(wire, LZ4_BLOCK, LZ4Factory.fastestInstance().fastCompressor(), checksum(), true)
           : wire;
@@ -203,7 +202,7 @@ public final class PageRelay implements Closeable {
       }
       out.flush();
     } else {
-      InputStream wire = new CountingInput(peer.getInputStream(), wireBytes);
+      InputStream wire = new CountingInput(peer.in(), wireBytes);
       InputStream in = compression == PageCompression.LZ4
           ? LZ4BlockInputStream.newBuilder().withDecompressor(LZ4Factory.fastestInstance().safeDecompressor())
               .withChecksum(checksum()).build(wire)
@@ -228,7 +227,7 @@ public final class PageRelay implements Closeable {
     byte[] chunk = new byte[CHUNK];
     int n;
     if (side == Side.DUMP) {
-      InputStream in = peer.getInputStream();
+      InputStream in = peer.in();
       while ((n = in.read(chunk)) > 0) {
         native_.write(0, chunk, 0, n);
         reverseWriteSince = System.nanoTime();
@@ -236,7 +235,7 @@ public final class PageRelay implements Closeable {
         reverseWriteSince = 0;
       }
     } else {
-      OutputStream out = peer.getOutputStream();
+      OutputStream out = peer.out();
       while ((n = criu.read(native_, CHUNK)) > 0) {
         native_.read(0, chunk, 0, n);
         reverseWriteSince = System.nanoTime();
@@ -325,11 +324,7 @@ public final class PageRelay implements Closeable {
   }
 
   private void closePeer() {
-    try {
-      peer.close();
-    } catch (IOException e) {
-      // closed either way
-    }
+    peer.close();
   }
 
   private static Checksum checksum() {

@@ -55,8 +55,8 @@ public final class PageServerRelay implements Closeable {
     acceptor = new Thread(() -> {
       try {
         RelayListener.Peer peer = listener.accept(timeout, log);
-        relay = PageRelay.start(PageRelay.Side.PAGE_SERVER, pair, peer.socket(), tls, peer.compression(), 0);
-        log.accept("a dump connected to the page relay from " + peer.socket().getRemoteSocketAddress()
+        relay = PageRelay.start(PageRelay.Side.PAGE_SERVER, pair, peer.wire(), peer.compression(), 0);
+        log.accept("a dump connected to the page relay from " + peer.wire().remote()
             + (tls ? " (TLS 1.3, its certificate verified)" : " (plain TCP)"));
       } catch (IOException e) {
         acceptFailure = e;

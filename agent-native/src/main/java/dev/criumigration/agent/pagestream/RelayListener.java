@@ -45,7 +45,7 @@ public final class RelayListener implements Closeable {
   }
 
   /** An authenticated peer and the compression its stream uses. */
-  public record Peer(Socket socket, PageCompression compression) {}
+  public record Peer(RelayWire wire, PageCompression compression) {}
 
   /**
    * Waits for the relay's peer; stops listening once it is there.
@@ -65,13 +65,14 @@ public final class RelayListener implements Closeable {
         Socket plain = listening.accept();
         try {
           plain.setTcpNoDelay(true);
-          Duration handshake = Duration.ofNanos(Math.min(left, PEER_HANDSHAKE_TIMEOUT.toNanos()));
-          Socket socket = tls == null ? plain : tls.server(plain, handshake);
-          socket.setSoTimeout((int) Math.max(1, handshake.toMillis()));
-          StreamHeader header = StreamHeader.readFrom(socket.getInputStream());
-          header.writeTo(socket.getOutputStream());
-          socket.setSoTimeout(0);  // the stream may idle while CRIU freezes the tree; stalled writes are watched
-          return new Peer(socket, header.compression());
+          // The handshake and the header within this; then the stream may idle while CRIU freezes the
+          // tree (stalled writes are watched by the relay).
+          plain.setSoTimeout((int) Math.max(1, Math.min(left, PEER_HANDSHAKE_TIMEOUT.toNanos()) / 1_000_000));
+          RelayWire wire = tls == null ? RelayWire.plain(plain) : tls.server(plain);
+          StreamHeader header = StreamHeader.readFrom(wire.in());
+          header.writeTo(wire.out());
+          wire.setReadTimeout(0);
+          return new Peer(wire, header.compression());
         } catch (IOException e) {
           log.accept("refused a page stream connection from " + plain.getRemoteSocketAddress() + ": " + e.getMessage());
           plain.close();

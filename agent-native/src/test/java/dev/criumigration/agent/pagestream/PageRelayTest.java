@@ -58,15 +58,14 @@ class PageRelayTest {
     CompletableFuture<PageRelay> accepted = CompletableFuture.supplyAsync(() -> {
       try {
         RelayListener.Peer peer = listener.accept(TIMEOUT, log::add);
-        return PageRelay.start(PageRelay.Side.PAGE_SERVER, StreamSocket.pair(), peer.socket(), server != null,
-            peer.compression(), 0, stallTimeout);
+        return PageRelay.start(PageRelay.Side.PAGE_SERVER, StreamSocket.pair(), peer.wire(), peer.compression(), 0,
+            stallTimeout);
       } catch (IOException e) {
         throw new IllegalStateException(e);
       }
     });
-    Socket socket = RelayConnector.connect("127.0.0.1", listener.port(), client, compression, TIMEOUT);
-    PageRelay dump = PageRelay.start(PageRelay.Side.DUMP, StreamSocket.pair(), socket, client != null, compression,
-        maxRate, stallTimeout);
+    RelayWire wire = RelayConnector.connect("127.0.0.1", listener.port(), client, compression, TIMEOUT);
+    PageRelay dump = PageRelay.start(PageRelay.Side.DUMP, StreamSocket.pair(), wire, compression, maxRate, stallTimeout);
     PageRelay pageServer = accepted.get(20, TimeUnit.SECONDS);
     return new Relays(dump, pageServer, dump.criuEnd(), pageServer.criuEnd());
   }
@@ -211,10 +210,10 @@ class PageRelayTest {
     } catch (IOException refused) {
       // dropped
     }
-    try (Socket ok = RelayConnector.connect("127.0.0.1", listener.port(), RelayTls.of(ours.dump()),
+    try (RelayWire ok = RelayConnector.connect("127.0.0.1", listener.port(), RelayTls.of(ours.dump()),
         PageCompression.NO_COMPRESSION, TIMEOUT)) {
       RelayListener.Peer peer = accepted.get(20, TimeUnit.SECONDS);
-      peer.socket().close();
+      peer.wire().close();
     }
     assertTrue(log.size() >= 2 && log.stream().allMatch(line -> line.startsWith("refused a page stream connection")),
         log.toString());

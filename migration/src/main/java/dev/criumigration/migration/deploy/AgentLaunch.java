@@ -9,6 +9,9 @@ import java.util.List;
  * The one place that says how the agent's JVM starts on a host (the Ansible role's wrapper and the
  * installer's use the same flags; docs/agent.md). Each flag was measured by bench/agent-start.sh
  * (docs/benchmarks.md) and stays only because it shortens the start.
+ *
+ * <p>Not C1 only ({@code -XX:TieredStopAtLevel=1}): it saved about 40 ms of start, but the page relay's
+ * TLS then runs without C2's AES-GCM intrinsics, at 31 MB/s instead of 600 MB/s, all of it frozen time.
  */
 public final class AgentLaunch {
     /**
@@ -16,12 +19,6 @@ public final class AgentLaunch {
      * (a stale class-data sharing archive, for one) to stdout by default: all of it goes to stderr.
      */
     static final List<String> JVM_OUTPUT_TO_STDERR = List.of("-Xlog:disable", "-Xlog:all=warning:stderr");
-    /**
-     * An agent that mostly waits for CRIU gains nothing from C2, whose compiler threads compete with the
-     * start on a small host. (-XX:+UseSerialGC and -XX:-UsePerfData were measured too and saved nothing.)
-     */
-    static final List<String> FAST_START = List.of("-XX:TieredStopAtLevel=1");
-
     private AgentLaunch() {
     }
 
@@ -48,7 +45,6 @@ public final class AgentLaunch {
         argv.add(settings.javaCommand());
         argv.addAll(JVM_OUTPUT_TO_STDERR);
         argv.add(archiveOption);
-        argv.addAll(FAST_START);
         argv.addAll(List.of("-jar", jarPath, "serve", "--images-base", settings.imagesBase()));
         return List.copyOf(argv);
     }

@@ -28,7 +28,6 @@ class AgentLaunchTest {
     void serveKeepsTheJvmOffStdoutAndNamesTheArchive() {
         assertEquals(List.of("/opt/java/bin/java", "-Xlog:disable", "-Xlog:all=warning:stderr",
                 "-XX:SharedArchiveFile=/var/lib/criu-migration/agent/criu-agent-ab12.jsa",
-                "-XX:TieredStopAtLevel=1",
                 "-jar", JAR, "serve", "--images-base", "/srv/images"), AgentLaunch.serve(SETTINGS, JAR));
     }
 
