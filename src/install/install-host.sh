@@ -150,7 +150,8 @@ build_criu_from_source() {
 # --- the agent's class-data sharing archive ---------------------------------------------------------
 # The agent's JVM flags, the same as the engine's (migration's AgentLaunch) and the role's launcher:
 # the JVM's own output off stdout, where the agent's answers go.
-AGENT_JVM_FLAGS=(-Xlog:disable -Xlog:all=warning:stderr)  # not C1 only: the page relay's TLS needs C2 (AgentLaunch)
+# Not C1 only: the page relay's TLS needs C2 (AgentLaunch).
+AGENT_JVM_FLAGS=(-Xlog:disable -Xlog:all=warning:stderr)
 # What the training run answers: AgentRequest {id: 1, process_state: {pid: 1}}, length-delimited.
 TRAINING_REQUEST='\007\010\001\312\001\002\010\001'
 
