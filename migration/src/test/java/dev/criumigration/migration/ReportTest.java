@@ -29,7 +29,7 @@ class ReportTest {
         assertTrue(text.contains("  total                9.79 s"), text);
         assertTrue(text.contains("Frozen window: 8.83 s"), text);
         assertTrue(text.contains("Memory: 262144 pages, 1.00 GiB at 396.8 MiB/s, 2 processes, TLS (the agents' relay, "
-                + "512 MiB on the wire)"), text);
+                + "512.0 MiB on the wire)"), text);
         assertTrue(text.contains("Warning: CRIU versions differ"), text);
     }
 

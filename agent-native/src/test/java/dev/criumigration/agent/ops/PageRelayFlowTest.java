@@ -187,7 +187,8 @@ class PageRelayFlowTest {
     }
 
     static Capture start(Path file, int port) throws Exception {
-      Process tcpdump = new ProcessBuilder("tcpdump", "-i", "lo", "-s", "0", "-U", "-w", file.toString(),
+      // A 128 MiB kernel buffer: a packet dropped by the capture could hide the marker (stop() checks).
+      Process tcpdump = new ProcessBuilder("tcpdump", "-i", "lo", "-s", "0", "-B", "131072", "-U", "-w", file.toString(),
           "tcp", "port", Integer.toString(port)).redirectErrorStream(true).redirectOutput(file.resolveSibling("tcpdump.out").toFile()).start();
       long until = System.nanoTime() + Duration.ofSeconds(10).toNanos();
       while (!Files.readString(file.resolveSibling("tcpdump.out")).contains("listening on")) {
@@ -201,6 +202,8 @@ class PageRelayFlowTest {
     byte[] stop() throws Exception {
       Thread.sleep(500);  // the last packets reach the file (-U writes each packet as it comes)
       close();
+      String summary = Files.readString(file.resolveSibling("tcpdump.out"));
+      assertTrue(summary.matches("(?s).*(^|\\n)0 packets dropped by kernel.*"), "the capture dropped packets: " + summary);
       return Files.readAllBytes(file);
     }
 
