@@ -32,6 +32,8 @@ docs/benchmarks.md. Run as root.
 Options:
   --sizes LIST         workload memory sizes, comma-separated (default: 256M,1G)
   --variants LIST      METHOD:STREAM variants, comma-separated (default: all seven above)
+  --fill random|text   the workload's memory: random bytes (default; nothing compresses) or text
+                       (words and numbers, as a heap holds: what LZ4 is for)
   --repetitions N      migrations per size and variant (default: 3)
   --interval SECONDS   the workload's tick interval (default: 3; every tick hashes all its memory)
   --port PORT          first page-server port; each migration takes the next (default: 27400)
@@ -54,6 +56,7 @@ args=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --variants) VARIANT_LIST=${2:?--variants needs a list}; shift 2 ;;
+    --fill) WORKLOAD_FILL=${2:?--fill needs random or text}; shift 2 ;;
     *) args+=("$1"); shift ;;
   esac
 done
@@ -109,9 +112,13 @@ done
 log "all migrations verified; raw rows in $CSV"
 echo "- Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (the machine is shared; see the note at the top)" >>"$MACHINE"
 
-python3 "$BENCH_DIR/lib/report_tls.py" "$CSV" "$MACHINE" "$REPETITIONS" "${CSV%.csv}.json" >"$SCRATCH/section.md"
+WORKLOAD_FILL=${WORKLOAD_FILL:-random} python3 "$BENCH_DIR/lib/report_tls.py" "$CSV" "$MACHINE" "$REPETITIONS" \
+  "${CSV%.csv}.json" >"$SCRATCH/section.md"
 cat "$SCRATCH/section.md"
+# One section per kind of memory: random bytes (the default) and text.
+SECTION=$NAME${WORKLOAD_FILL:+-$WORKLOAD_FILL}
+SECTION=${SECTION%-random}
 if (( WRITE_DOCS )); then
-  replace_docs_section "$NAME" "$SCRATCH/section.md"
-  log "docs/benchmarks.md: section $NAME replaced"
+  replace_docs_section "$SECTION" "$SCRATCH/section.md"
+  log "docs/benchmarks.md: section $SECTION replaced"
 fi

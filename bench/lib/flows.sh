@@ -232,7 +232,7 @@ measured_migration() {
   mkdir -p "$SRC_DIR" "$DST_DIR"
   PORT=$(( PORT + 1 ))
   log "$RUN_NAME: starting the workload"
-  start_workload "$WORKLOAD_LOG" "$size" "$interval"
+  start_workload "$WORKLOAD_LOG" "$size" "$interval" ${WORKLOAD_FILL:+--fill "$WORKLOAD_FILL"}
   SOURCE=$WORKLOAD_PID
   checksum=$(first_checksum "$WORKLOAD_LOG")
   log "$RUN_NAME: migrating pid $SOURCE"

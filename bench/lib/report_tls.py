@@ -7,6 +7,7 @@ Prints Markdown; writes the summary (medians, ratios, the targets' verdicts) as 
 Rows of a run before the relay existed (no relay_* columns, methods bare and agent only) still report.
 """
 import json
+import os
 import sys
 from collections import defaultdict
 
@@ -66,7 +67,11 @@ def main():
     def column(name):
         return lambda r: int(r[name])
 
-    out = ["## TLS on the page stream: what it costs, CRIU's TLS against the agents' relay", "",
+    fill = os.environ.get("WORKLOAD_FILL", "random")
+    title = "## TLS on the page stream: what it costs, CRIU's TLS against the agents' relay"
+    if fill != "random":
+        title += f" ({fill} memory)"
+    out = [title, "",
            "`bench/tls-cost.sh` (issue 6). The disk-less flow of the benchmark above, with the memory pages"
            " streamed in plain TCP and in TLS (CA, certificate and key on each side; ECDSA P-256 certificates"
            " made for the run), by the bare CRIU command line (`--tls`), by `criu-agent` with CRIU's own page"
@@ -76,7 +81,10 @@ def main():
            " carry the stream over one connection of their own; the same `--tls-*` files make it TLS 1.3"
            " between the agents; `TLS + LZ4` adds the dump's `--compress lz4`). Each repetition runs every"
            " variant, starting with a different one; every migration was verified (a TLS page server refuses"
-           " a plain dump, and each relay's own statistics said TLS and the compression asked for).", ""]
+           " a plain dump, and each relay's own statistics said TLS and the compression asked for).",
+           "", "The workload's memory: " + ("random bytes (nothing compresses)." if fill == "random" else
+                                            "text, words and numbers as a heap holds (`--fill text`: LZ4's case)."),
+           ""]
     out += open(machine_path).read().rstrip().splitlines()
     out += [f"- {repetitions} repetitions per size and variant; raw rows: `bench/results/{csv_path.split('/')[-1]}`",
             "- The workload's memory is random bytes: LZ4 cannot shrink it (wire/stream is the relay's bytes"

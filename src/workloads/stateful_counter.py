@@ -24,14 +24,22 @@ def parse_size(text):
     return int(float(number) * units[unit])
 
 
-def fill(size, seed):
+WORDS = ("request session user order item price status queue worker cache index record value "
+         "header payload token account region timeout retry buffer stream offset").split()
+
+
+def fill(size, seed, kind="random"):
     # random.randbytes is fast and deterministic for a seed; chunks keep peak memory near `size`.
+    # "text" is words and numbers, as much of a real heap is: it compresses (random bytes do not).
     rng = random.Random(seed)
     memory = bytearray(size)
     chunk = 1 << 24
+    if kind == "text":
+        block = " ".join("%s=%d" % (rng.choice(WORDS), rng.randrange(100000)) for _ in range(1 << 17)).encode()
+        block = (block * (chunk // len(block) + 1))[:chunk]
     for offset in range(0, size, chunk):
         n = min(chunk, size - offset)
-        memory[offset:offset + n] = rng.randbytes(n)
+        memory[offset:offset + n] = block[:n] if kind == "text" else rng.randbytes(n)
     return memory
 
 
@@ -53,11 +61,13 @@ def main():
     parser.add_argument("--port", type=int, default=0, help="serve the state on 127.0.0.1:PORT")
     parser.add_argument("--children", type=int, default=0, help="children to fork (a process tree)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--fill", choices=["random", "text"], default="random",
+                        help="random bytes (compress to nothing) or text (words and numbers, as a heap holds)")
     parser.add_argument("--marker", default="", help="text written at the start of every MiB of the memory "
                         "(tests look for it on the wire)")
     args = parser.parse_args()
 
-    memory = fill(parse_size(args.memory), args.seed)
+    memory = fill(parse_size(args.memory), args.seed, args.fill)
     marker = args.marker.encode()
     for offset in range(0, len(memory) - len(marker), 1 << 20) if marker else ():
         memory[offset:offset + len(marker)] = marker
