@@ -143,7 +143,7 @@ public final class PageRelay implements Closeable {
    */
   public PageRelayStats awaitEnd(Duration timeout) throws IOException, InterruptedException {
     if (!pumps.await(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-      abort("the page stream did not end within " + timeout.toSeconds() + " s of CRIU's");
+      abort("the page stream was still open " + timeout.toSeconds() + " s after CRIU's end of it");
       pumps.await(JOIN_GRACE.toMillis(), TimeUnit.MILLISECONDS);
     }
     IOException failed = failure.get();

@@ -101,10 +101,9 @@ final class TlsStreams {
   private void sendAlert() {
     try {
       engine.closeOutbound();
-      while (engine.getHandshakeStatus() == HandshakeStatus.NEED_WRAP) {
-        if (wrapAndSend(NOTHING).getStatus() == SSLEngineResult.Status.CLOSED && netOut.limit() == 0) {
-          break;
-        }
+      // The alert is one record or two; a bound, should the engine keep asking.
+      for (int records = 0; records < 4 && engine.getHandshakeStatus() == HandshakeStatus.NEED_WRAP; records++) {
+        wrapAndSend(NOTHING);
       }
     } catch (IOException alreadyGone) {
       // the peer went first
